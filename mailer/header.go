@@ -2,7 +2,6 @@ package mailer
 
 import (
 	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -64,16 +63,10 @@ func ParseAddress(field, s string) (*mail.Address, error) {
 // NewMessageID returns a fresh, random Message-ID (without angle brackets)
 // under domain, the user's own mail domain.
 func NewMessageID(domain string) string {
-	var b [15]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		// crypto/rand never fails on Linux; a failure here is a broken system.
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	id := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 	if domain == "" {
 		domain = "coffeechat.invalid"
 	}
-	return "cc." + id + "@" + domain
+	return "cc." + strings.ToLower(rand.Text()) + "@" + domain
 }
 
 // DomainOf returns the domain part of an address, or "".
