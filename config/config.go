@@ -34,8 +34,24 @@ type Server struct {
 	Auth        string `toml:"auth"` // "" (plain/login as offered) | "xoauth2"
 	TokenCmd    string `toml:"token_cmd"`
 	CAFile      string `toml:"ca_file"`
-	Timeout     string `toml:"timeout"`
+	Timeout     string `toml:"timeout"` // dial and command timeout, e.g. "30s"
+
+	section string // "smtp" or "imap", for error messages; set by Default and Parse
+	env     Env    // where password_env is looked up; nil: the process environment
 }
+
+// Auth values.
+const (
+	AuthDefault = ""        // PLAIN or LOGIN, as the server offers
+	AuthXOAuth2 = "xoauth2" // OAuth2 bearer token from token_cmd
+)
+
+// TLS modes.
+const (
+	TLSImplicit = "implicit"
+	TLSStartTLS = "starttls"
+	TLSNone     = "none"
+)
 
 // SMTP is the outgoing server.
 type SMTP struct {
