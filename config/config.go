@@ -1,5 +1,10 @@
 package config
 
+import (
+	"os"
+	"time"
+)
+
 // Config is the whole configuration file. Durations and windows are kept as the
 // strings the user wrote; the parsed forms are filled in by Validate.
 type Config struct {
@@ -13,6 +18,11 @@ type Config struct {
 	Thanks       Thanks       `toml:"thanks"`
 	Store        Store        `toml:"store"`
 	Log          Log          `toml:"log"`
+
+	path string         // the file Load read
+	mode os.FileMode    // its permissions
+	loc  *time.Location // account.timezone, resolved by Validate
+	env  Env            // environment for paths; nil: the process environment
 }
 
 // Account is the person coffeechat writes for.

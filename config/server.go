@@ -151,3 +151,18 @@ func (s Server) WithEnv(env Env) Server {
 	s.env = env
 	return s
 }
+
+// CalDAVSecret is the CalDAV password: caldav_password_cmd run like password_cmd,
+// else the variable named by caldav_password_env. Errors name the key.
+func (c Calendar) CalDAVSecret(ctx context.Context) (string, error) {
+	switch {
+	case strings.TrimSpace(c.CalDAVPasswordCmd) != "":
+		return runSecret(ctx, "calendar.caldav_password_cmd", c.CalDAVPasswordCmd)
+	case c.CalDAVPasswordEnv != "":
+		if v := os.Getenv(c.CalDAVPasswordEnv); v != "" {
+			return v, nil
+		}
+		return "", fmt.Errorf("calendar.caldav_password_env: environment variable %s is empty or unset", c.CalDAVPasswordEnv)
+	}
+	return "", fmt.Errorf("calendar: no caldav_password_cmd or caldav_password_env set")
+}
