@@ -33,6 +33,7 @@ CREATE TABLE connections (
     PRIMARY KEY (from_id, to_id),
     CHECK (from_id <> to_id)
 );
+CREATE INDEX connections_to ON connections(to_id);
 
 -- An ask: an intro request to a connector, or an interview request to a person.
 -- state: draft | waiting | replied | introduced | agreed | scheduled | done
@@ -44,7 +45,7 @@ CREATE TABLE asks (
     target_id     INTEGER REFERENCES contacts(id),
     looking_for   TEXT NOT NULL DEFAULT '',
     topic         TEXT NOT NULL DEFAULT '',
-    state         TEXT NOT NULL,
+    state         TEXT NOT NULL,                     -- checked in Go (store.AskStates)
     parent_id     INTEGER REFERENCES asks(id),
     slots         TEXT NOT NULL DEFAULT '[]',        -- JSON [{"start":..,"end":..}] in proposal order
     agreed_start  TEXT,                              -- a time agreed before the invite went out
@@ -60,6 +61,8 @@ CREATE TABLE asks (
 );
 CREATE INDEX asks_state ON asks(state);
 CREATE INDEX asks_parent ON asks(parent_id);
+CREATE INDEX asks_target ON asks(target_id);
+CREATE INDEX asks_connector ON asks(connector_id);
 
 -- Every email of an ask, both ways.
 -- out purposes: intro_request | interview_request | followup | thanks | close_loop
