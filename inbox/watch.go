@@ -1,0 +1,443 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/coffeechat/coffeechat/config"
+)
+
+// Checkpoint is how far the watcher has read a mailbox: every message with a
+// UID up to LastUID, under this UIDVALIDITY, has been seen.
+type Checkpoint struct {
+	UIDValidity uint32
+	LastUID     imap.UID
+}
+
+// Hints narrow a catch-up on a big mailbox: replies refer to our own
+// Message-IDs (their domain) or come from the people we wrote to.
+type Hints struct {
+	MessageIDDomain string
+	Addresses       []string
+}
+
+// Sink is implemented by the workflow. The watcher never decides what a
+// message means: it asks Candidate, and hands candidates to Apply.
+type Sink interface {
+	// Checkpoint returns where to resume. A zero cp means a first run; since
+	// is the first send of the oldest open ask (zero: nothing is open, so
+	// nothing older than now can matter and the watcher starts at UIDNEXT).
+	Checkpoint(ctx context.Context, mailbox string) (cp Checkpoint, since time.Time, err error)
+	// Candidate says, cheaply and without writing, whether a message might
+	// belong to an ask; only candidates are read whole.
+	Candidate(ctx context.Context, h *Headers) (bool, error)
+	// Apply stores what belongs and moves the checkpoint to cp, in one
+	// transaction, idempotently by Message-ID. msgs may be empty.
+	Apply(ctx context.Context, mailbox string, cp Checkpoint, msgs []Fetched) error
+	// Hints says what to narrow a big catch-up by.
+	Hints(ctx context.Context) (Hints, error)
+}
+
+// WatchOptions tune a Watcher; zero values take the defaults.
+type WatchOptions struct {
+	PollInterval   time.Duration // without IDLE (or with Poll): how often to look; default 1m
+	CommandTimeout time.Duration // watchdog per command; default imap.timeout
+	MaxBackoff     time.Duration // longest wait between reconnects; default 5m
+	Batch          int           // messages per Apply; default 100
+	Synced         func(time.Time)
+
+	// Poll polls even when the server offers IDLE.
+	Poll bool
+	// IdleRefresh ends and restarts IDLE after this long, which also proves
+	// the connection alive; default 9m (servers drop IDLE after 30m).
+	IdleRefresh time.Duration
+	// NarrowAbove: when more UIDs than this are behind, ask the server to
+	// narrow by Hints (UID SEARCH) before fetching headers. Default 1000;
+	// negative: never narrow.
+	NarrowAbove int
+}
+
+// Watcher follows one mailbox read-only (EXAMINE, BODY.PEEK): it never sets
+// \Seen, moves or deletes anything.
+type Watcher struct {
+	cfg     config.IMAP
+	sink    Sink
+	log     *slog.Logger
+	opt     WatchOptions
+	mailbox string
+}
+
+// NewWatcher prepares a watcher of cfg.Mailbox (default INBOX).
+func NewWatcher(cfg config.IMAP, sink Sink, log *slog.Logger, opt WatchOptions) *Watcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = time.Minute
+	}
+	if opt.CommandTimeout <= 0 {
+		opt.CommandTimeout = cfg.DialTimeout()
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = 5 * time.Minute
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 100
+	}
+	if opt.IdleRefresh <= 0 {
+		opt.IdleRefresh = 9 * time.Minute
+	}
+	if opt.NarrowAbove == 0 {
+		opt.NarrowAbove = 1000
+	}
+	mb := mailboxName(cfg)
+	return &Watcher{cfg: cfg, sink: sink, log: log.With("mailbox", mb), opt: opt, mailbox: mb}
+}
+
+// Run watches until ctx is done, then returns nil. It dials, catches up,
+// then waits in IDLE (or polls), catching up on each change; on any error
+// it reconnects after a jittered exponential backoff.
+func (w *Watcher) Run(ctx context.Context) error {
+	minBackoff := time.Second
+	if minBackoff > w.opt.MaxBackoff {
+		minBackoff = w.opt.MaxBackoff
+	}
+	backoff := minBackoff
+	for {
+		synced, err := w.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if synced {
+			backoff = minBackoff
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		w.log.Warn("imap watch interrupted; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff *= 2
+		if backoff > w.opt.MaxBackoff {
+			backoff = w.opt.MaxBackoff
+		}
+	}
+}
+
+// SyncOnce dials, catches up once and disconnects.
+func (w *Watcher) SyncOnce(ctx context.Context) error {
+	conn, st, err := w.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return w.catchUp(ctx, conn, st)
+}
+
+type watchState struct {
+	validity uint32
+	uidNext  imap.UID // at EXAMINE; 0 once used (later catch-ups only read the tail)
+	empty    bool
+}
+
+func (w *Watcher) open(ctx context.Context) (*Conn, *watchState, error) {
+	conn, err := dial(ctx, w.cfg, w.log, w.opt.CommandTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel, err := conn.examine(ctx, w.mailbox)
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("%w (check imap.mailbox)", err)
+	}
+	if sel.UIDValidity == 0 {
+		conn.Close()
+		return nil, nil, fmt.Errorf("%s: EXAMINE %s: the server sent no UIDVALIDITY", conn.account, w.mailbox)
+	}
+	st := &watchState{validity: sel.UIDValidity, uidNext: sel.UIDNext, empty: sel.NumMessages == 0}
+	if st.uidNext == 0 && !st.empty {
+		// No UIDNEXT: the newest message's UID + 1 stands in.
+		hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: 0, Stop: 0}})
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		for _, h := range hs {
+			if h.UID >= st.uidNext {
+				st.uidNext = h.UID + 1
+			}
+		}
+	}
+	if st.uidNext == 0 {
+		st.uidNext = 1
+	}
+	return conn, st, nil
+}
+
+// session runs one connection; synced tells whether it caught up at least once.
+func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
+	conn, st, err := w.open(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if err := w.catchUp(ctx, conn, st); err != nil {
+		return false, err
+	}
+	useIdle := !w.opt.Poll && conn.Caps().Has(imap.CapIdle)
+	w.log.Info("imap watching", "idle", useIdle)
+	for {
+		if useIdle {
+			err = conn.idle(ctx, w.opt.IdleRefresh)
+		} else {
+			select {
+			case <-ctx.Done():
+				return true, ctx.Err()
+			case <-conn.Closed():
+				return true, fmt.Errorf("%s: connection closed by the server", conn.account)
+			case <-time.After(w.opt.PollInterval):
+			}
+			err = conn.noop(ctx)
+		}
+		if err != nil {
+			return true, err
+		}
+		conn.pending()
+		if err := w.catchUp(ctx, conn, st); err != nil {
+			return true, err
+		}
+	}
+}
+
+// catchUp reads everything after the checkpoint and hands it to the sink.
+func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error {
+	cp, since, err := w.sink.Checkpoint(ctx, w.mailbox)
+	if err != nil {
+		return fmt.Errorf("read checkpoint of %s: %w", w.mailbox, err)
+	}
+	uidNext := st.uidNext
+	st.uidNext = 0
+	var from imap.UID
+	rescan := false
+	switch {
+	case cp.UIDValidity == st.validity:
+		from = cp.LastUID + 1
+	case since.IsZero():
+		// First run, or a new UIDVALIDITY, with nothing open: only what
+		// arrives from now on can matter.
+		if cp.UIDValidity != 0 {
+			w.log.Warn("UIDVALIDITY changed; nothing open, starting at UIDNEXT", "old", cp.UIDValidity, "new", st.validity)
+		}
+		if uidNext == 0 {
+			return fmt.Errorf("%s: UIDVALIDITY of %s changed during the session", conn.account, w.mailbox)
+		}
+		if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, uidNext - 1}, nil); err != nil {
+			return fmt.Errorf("apply checkpoint: %w", err)
+		}
+		w.synced()
+		return nil
+	default:
+		if uidNext == 0 {
+			return fmt.Errorf("%s: UIDVALIDITY of %s changed during the session", conn.account, w.mailbox)
+		}
+		if cp.UIDValidity != 0 {
+			w.log.Warn("UIDVALIDITY changed; rescanning by Message-ID", "old", cp.UIDValidity, "new", st.validity, "since", since)
+		}
+		rescan, from = true, 1
+	}
+
+	// The part known at EXAMINE (from .. uidNext-1): narrow it by SEARCH when
+	// rescanning or far behind, else it is simply the start of the tail.
+	if uidNext > from && (rescan || (w.opt.NarrowAbove > 0 && int64(uidNext-from) > int64(w.opt.NarrowAbove))) {
+		end := uidNext - 1
+		var s time.Time
+		if rescan {
+			s = since
+		}
+		narrow := w.opt.NarrowAbove > 0 && int64(uidNext-from) > int64(w.opt.NarrowAbove)
+		uids, ok, err := w.search(ctx, conn, from, end, s, narrow)
+		if err != nil {
+			return err
+		}
+		if ok {
+			w.log.Debug("catch-up narrowed", "from", from, "to", end, "hits", len(uids))
+			for i := 0; i < len(uids); i += w.opt.Batch {
+				batch := uids[i:min(i+w.opt.Batch, len(uids))]
+				hs, err := conn.fetchHeaders(ctx, imap.UIDSetNum(batch...))
+				if err != nil {
+					return err
+				}
+				if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
+					return err
+				}
+			}
+		} else {
+			w.log.Debug("catch-up reads every header", "from", from, "to", end)
+			chunk := imap.UID(max(w.opt.Batch*10, 1000))
+			for a := from; a <= end; a += chunk {
+				b := min(a+chunk-1, end)
+				hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: a, Stop: b}})
+				if err != nil {
+					return err
+				}
+				if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
+					return err
+				}
+			}
+		}
+		if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, end}, nil); err != nil {
+			return fmt.Errorf("apply checkpoint: %w", err)
+		}
+		from = uidNext
+	}
+
+	// The tail: from:* (which always returns the newest message, even below
+	// from: process drops it).
+	hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: from, Stop: 0}})
+	if err != nil {
+		return err
+	}
+	if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
+		return err
+	}
+	w.synced()
+	return nil
+}
+
+func (w *Watcher) synced() {
+	if w.opt.Synced != nil {
+		w.opt.Synced(time.Now())
+	}
+}
+
+// search asks the server which UIDs of from..end may matter. ok is false
+// when the server could not answer (the caller then reads every header).
+func (w *Watcher) search(ctx context.Context, conn *Conn, from, end imap.UID, since time.Time, narrow bool) (uids []imap.UID, ok bool, err error) {
+	base := imap.SearchCriteria{UID: []imap.UIDSet{{{Start: from, Stop: end}}}}
+	if !since.IsZero() {
+		// SEARCH SINCE is date-only, in the server's zone: a day of margin.
+		d := since.UTC().AddDate(0, 0, -1)
+		base.Since = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if narrow {
+		hints, err := w.sink.Hints(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("read hints: %w", err)
+		}
+		if crit := hintCriteria(hints); len(crit) > 0 {
+			c := base
+			c.Or = nil
+			one := orChain(crit)
+			c.And(&one)
+			uids, err := conn.uidSearch(ctx, &c)
+			if err == nil {
+				return uids, true, nil
+			}
+			if conn.dead.Load() {
+				return nil, false, err
+			}
+			w.log.Warn("narrowing SEARCH refused; reading every header instead", "err", err)
+		}
+	}
+	if since.IsZero() {
+		return nil, false, nil
+	}
+	uids, err = conn.uidSearch(ctx, &base)
+	if err == nil {
+		return uids, true, nil
+	}
+	if conn.dead.Load() {
+		return nil, false, err
+	}
+	w.log.Warn("SEARCH SINCE refused; reading every header instead", "err", err)
+	return nil, false, nil
+}
+
+// hintCriteria are the alternatives a reply, bounce or auto-reply matches;
+// none when there is no Message-ID domain (narrowing would then miss replies).
+func hintCriteria(h Hints) []imap.SearchCriteria {
+	if h.MessageIDDomain == "" {
+		return nil
+	}
+	hdr := func(k, v string) imap.SearchCriteria {
+		return imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: k, Value: v}}}
+	}
+	at := "@" + h.MessageIDDomain
+	out := []imap.SearchCriteria{
+		hdr("In-Reply-To", at),
+		hdr("References", at),
+		hdr("From", "mailer-daemon"),
+		hdr("From", "postmaster"),
+		hdr("Content-Type", "report"),
+	}
+	for _, a := range h.Addresses {
+		if a != "" {
+			out = append(out, hdr("From", a))
+		}
+	}
+	return out
+}
+
+// orChain folds alternatives into nested ORs: a OR (b OR (c ...)).
+func orChain(c []imap.SearchCriteria) imap.SearchCriteria {
+	if len(c) == 1 {
+		return c[0]
+	}
+	return imap.SearchCriteria{Or: [][2]imap.SearchCriteria{{c[0], orChain(c[1:])}}}
+}
+
+// process hands headers to the sink in batches: candidates are fetched whole,
+// and each batch moves the checkpoint to its highest UID. UIDs below from
+// (the n:* echo of the newest message) are dropped.
+func (w *Watcher) process(ctx context.Context, conn *Conn, validity uint32, hs []*Headers, from imap.UID) error {
+	kept := hs[:0]
+	for _, h := range hs {
+		if h.UID >= from {
+			kept = append(kept, h)
+		}
+	}
+	for i := 0; i < len(kept); i += w.opt.Batch {
+		batch := kept[i:min(i+w.opt.Batch, len(kept))]
+		var cands []*Headers
+		for _, h := range batch {
+			ok, err := w.sink.Candidate(ctx, h)
+			if err != nil {
+				return fmt.Errorf("candidate UID %d: %w", h.UID, err)
+			}
+			if ok {
+				cands = append(cands, h)
+			}
+		}
+		var msgs []Fetched
+		if len(cands) > 0 {
+			uids := make([]imap.UID, len(cands))
+			for j, h := range cands {
+				uids[j] = h.UID
+			}
+			bodies, err := conn.fetchBodies(ctx, uids)
+			if err != nil {
+				return err
+			}
+			for _, h := range cands {
+				raw, ok := bodies[h.UID]
+				if !ok {
+					w.log.Warn("candidate vanished before it was read", "uid", h.UID, "message_id", h.MessageID)
+					continue
+				}
+				msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
+			}
+		}
+		cp := Checkpoint{validity, batch[len(batch)-1].UID}
+		if err := w.sink.Apply(ctx, w.mailbox, cp, msgs); err != nil {
+			return fmt.Errorf("apply up to UID %d: %w", cp.LastUID, err)
+		}
+		w.log.Debug("applied", "last_uid", cp.LastUID, "headers", len(batch), "candidates", len(msgs))
+	}
+	return nil
+}
