@@ -350,11 +350,19 @@ func (s *Session) Verify(ctx context.Context) error {
 //
 // After a Temporary or Uncertain error caused by the connection, the session
 // is unusable: Close it and Dial again.
+//
+// Send writes Raw itself after DATA (through go-mail's smtp client), so the
+// server receives exactly Raw. It issues no RSET after an accepted message
+// (go-mail's ErrSMTPReset case cannot arise); a problem with the next
+// transaction is that message's own Temporary error.
 func (s *Session) Send(ctx context.Context, m *Composed) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m == nil || len(m.Raw) == 0 || m.From == "" || len(m.Rcpts) == 0 {
 		return "", &SendError{Fate: Permanent, Text: "nothing to send: empty message, sender or recipients"}
+	}
+	if err := checkEnvelope(m); err != nil {
+		return "", &SendError{Fate: Permanent, Text: err.Error(), Err: err}
 	}
 	if s.broken != nil {
 		return "", &SendError{Fate: Temporary, Text: "smtp connection lost earlier; dial again", Err: s.broken}
@@ -408,6 +416,24 @@ func (s *Session) Send(ctx context.Context, m *Composed) (string, error) {
 	_ = s.conn.SetDeadline(time.Time{})
 	log.Debug("smtp sent", logRcpts, len(m.Rcpts), logReply, reply)
 	return reply, nil
+}
+
+// checkEnvelope refuses envelope addresses that could break an SMTP command
+// (Compose makes good ones; a hand-made Composed may not).
+func checkEnvelope(m *Composed) error {
+	for i, a := range append([]string{m.From}, m.Rcpts...) {
+		field := "envelope recipient"
+		if i == 0 {
+			field = "envelope sender"
+		}
+		if err := CheckHeader(field, a); err != nil {
+			return err
+		}
+		if a == "" || strings.ContainsAny(a, "<> \t") || !strings.Contains(a, "@") {
+			return fmt.Errorf("%s %q: not a bare address", field, clip(a))
+		}
+	}
+	return nil
 }
 
 // watch closes the connection if ctx ends before stop is called.

@@ -410,3 +410,53 @@ func BenchmarkComposeSend(b *testing.B) {
 		b.Fatalf("%d connections, want 1", n)
 	}
 }
+
+func TestAuthMechanisms(t *testing.T) {
+	for _, mech := range []string{"PLAIN", "LOGIN"} {
+		t.Run(mech, func(t *testing.T) {
+			srv := startSandbox(t, sandbox.SMTPOptions{TLS: true, Users: map[string]string{testUser: testPass}, Mechanisms: []string{mech}})
+			s := dial(t, smtpConfig(t, srv, "localhost", "starttls", testUser, testPass))
+			if _, err := s.Send(t.Context(), composeN(t, 1)); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		})
+	}
+	srv := startSandbox(t, sandbox.SMTPOptions{TLS: true, Users: map[string]string{testUser: testPass}, Mechanisms: []string{"XOAUTH2"}})
+	_, err := NewClient(smtpConfig(t, srv, "localhost", "starttls", testUser, testPass), nil).Dial(t.Context())
+	var ae *AuthError
+	if !errors.As(err, &ae) || !strings.Contains(ae.Error(), "neither AUTH PLAIN nor AUTH LOGIN") {
+		t.Fatalf("Dial to a server without PLAIN/LOGIN = %v, want *AuthError saying so", err)
+	}
+}
+
+func TestNoAuthWithoutUsername(t *testing.T) {
+	// The server requires AUTH; with no username the client must not try, and
+	// MAIL is refused with the server's words.
+	srv := startSandbox(t, sandbox.SMTPOptions{TLS: true, Users: map[string]string{testUser: testPass}})
+	s := dial(t, smtpConfig(t, srv, "localhost", "starttls", "", ""))
+	_, err := s.Send(t.Context(), composeN(t, 1))
+	se := wantFate(t, err, Permanent, 502)
+	if !strings.Contains(se.Error(), "authenticate") {
+		t.Errorf("error %q lacks the server's words", se)
+	}
+}
+
+func TestSendRefusesBadEnvelope(t *testing.T) {
+	srv := startSandbox(t, sandbox.SMTPOptions{})
+	s := dial(t, smtpConfig(t, srv, "127.0.0.1", "none", "", ""))
+	good := composeN(t, 1)
+	for _, c := range []*Composed{
+		{Raw: good.Raw, From: "sam@example.com\r\nRCPT TO:<evil@example.com>", Rcpts: good.Rcpts},
+		{Raw: good.Raw, From: good.From, Rcpts: []string{"jane@example.org> NOTIFY=NEVER"}},
+		{Raw: good.Raw, From: good.From},
+	} {
+		_, err := s.Send(t.Context(), c)
+		wantFate(t, err, Permanent, 0)
+	}
+	if _, err := s.Send(t.Context(), good); err != nil {
+		t.Fatalf("the session broke on a refused envelope: %v", err)
+	}
+	if n := len(srv.Received()); n != 1 {
+		t.Errorf("received %d, want 1", n)
+	}
+}

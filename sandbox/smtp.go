@@ -26,6 +26,9 @@ type SMTPOptions struct {
 	// Users are the AUTH PLAIN/LOGIN (and XOAUTH2, the value then being the
 	// token) accounts. Empty: no authentication is offered or required.
 	Users map[string]string
+	// Mechanisms limits the AUTH mechanisms offered (PLAIN, LOGIN, XOAUTH2);
+	// empty offers all three.
+	Mechanisms []string
 	// Deliver, if set, is called for each accepted message after it is
 	// recorded; an error turns the reply into a 451.
 	Deliver func(from string, rcpts []string, data []byte) error
@@ -229,6 +232,9 @@ func (ss *smtpSession) AuthMechanisms() []string {
 	if len(ss.s.opts.Users) == 0 {
 		return nil
 	}
+	if len(ss.s.opts.Mechanisms) > 0 {
+		return ss.s.opts.Mechanisms
+	}
 	return []string{sasl.Plain, sasl.Login, "XOAUTH2"}
 }
 
@@ -241,7 +247,15 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 		ss.authed = true
 		return nil
 	}
-	switch strings.ToUpper(mech) {
+	mech = strings.ToUpper(mech)
+	offered := false
+	for _, m := range ss.AuthMechanisms() {
+		offered = offered || strings.EqualFold(m, mech)
+	}
+	if !offered {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	switch mech {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
