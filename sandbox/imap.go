@@ -31,6 +31,9 @@ type IMAPOptions struct {
 	// NoSpecialUse hides SPECIAL-USE and LIST-EXTENDED, like an old server:
 	// clients must find the Sent folder by its name.
 	NoSpecialUse bool
+	// NoSearch answers every SEARCH with NO, like a server whose SEARCH
+	// cannot do what was asked: clients must fall back to reading headers.
+	NoSearch bool
 	// Logger receives the server's error messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -416,6 +419,13 @@ func (s *imapSession) List(w *imapserver.ListWriter, ref string, patterns []stri
 		}
 	}
 	return nil
+}
+
+func (s *imapSession) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	if s.srv.opts.NoSearch {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SEARCH is not available here"}
+	}
+	return s.UserSession.Search(kind, criteria, options)
 }
 
 type literal struct{ *bytes.Reader }
