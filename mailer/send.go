@@ -513,7 +513,8 @@ func splitEnhanced(msg string) (enh, text string) {
 	return "", msg
 }
 
-// Close ends the session politely (QUIT) and closes the connection.
+// Close ends the session politely (QUIT) and closes the connection. It waits
+// for a Send in progress: cancel that Send's ctx to abort it.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
