@@ -73,6 +73,9 @@ func decodeAll(data []byte, max int) (cals []*ical.Calendar, err error) {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, errors.New("parse calendar: truncated: missing END:VCALENDAR")
 			}
+			if !bytes.Contains(bytes.ToUpper(data), []byte("END:VCALENDAR")) && bytes.Contains(bytes.ToUpper(data), []byte("BEGIN:VCALENDAR")) {
+				return nil, fmt.Errorf("parse calendar: truncated: missing END:VCALENDAR (%w)", err)
+			}
 			return nil, fmt.Errorf("parse calendar: %w", err)
 		}
 		cals = append(cals, cal)
@@ -204,6 +207,10 @@ func vtimezoneOffset(c *ical.Component, wallTime time.Time) (int, error) {
 			if !opt.Until.IsZero() {
 				// UNTIL is in UTC; compare as wall time with the old offset.
 				opt.Until = opt.Until.Add(time.Duration(from) * time.Second)
+			} else {
+				// rrule-go's default UNTIL is DTSTART + 292 years, which
+				// Outlook's DTSTART:16010101 would hit.
+				opt.Until = wallTime.AddDate(0, 0, 1)
 			}
 			r, err := rrule.NewRRule(*opt)
 			if err != nil {
