@@ -64,6 +64,10 @@ const outageLockName = "outage.lock"
 // RigFromEnv returns the rig described by the COFFEECHAT_RIG_* variables. It skips
 // the test when COFFEECHAT_RIG_SMTP is unset, unless COFFEECHAT_RIG=required, where
 // it fails the test instead.
+//
+// The Rig holds a shared lock until the test ends, so that an outage test
+// (StopDovecot) waits for it: call t.Parallel before RigFromEnv, not after, and call
+// RigFromEnv once per test, or an outage test can wait on a paused test for minutes.
 func RigFromEnv(t testing.TB) *Rig {
 	t.Helper()
 	if os.Getenv(envSMTP) == "" {

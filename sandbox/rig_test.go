@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -171,4 +172,29 @@ func TestRigDovecotOutage(t *testing.T) {
 	}
 	r.StartDovecot(t)
 	waitForMessage(t, r, to, msgID, 20*time.Second)
+}
+
+func TestRigCalDAVAnswers(t *testing.T) {
+	t.Parallel()
+	r := RigFromEnv(t)
+	if r.CalDAV == "" {
+		t.Skip("radicale is not installed: no CalDAV in the rig")
+	}
+	user := r.User(t, "frank")
+	req, err := http.NewRequestWithContext(t.Context(), "PROPFIND", r.CalDAV+user+"/", strings.NewReader(
+		`<?xml version="1.0"?><propfind xmlns="DAV:"><prop><current-user-principal/></prop></propfind>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Depth", "0")
+	req.Header.Set("Content-Type", "application/xml")
+	req.SetBasicAuth(user, r.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PROPFIND %s: %v", req.URL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("PROPFIND %s: %s, want 207", req.URL, resp.Status)
+	}
 }
