@@ -14,6 +14,12 @@ import (
 // followed by a short block). When nothing stands before the quote (bottom
 // posting), the unquoted text after the quote is the new text.
 func StripQuotes(text string) string {
+	return stripQuotes(text, "")
+}
+
+// stripQuotes is StripQuotes that also cuts a signature block starting with
+// the sender's name (full or first) on a line of its own.
+func stripQuotes(text, sender string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
@@ -32,6 +38,7 @@ func StripQuotes(text string) string {
 		out = unquoted(lines)
 	}
 	out = cutSignature(out)
+	out = cutNameBlock(out, sender)
 	return tidy(out)
 }
 
@@ -149,7 +156,7 @@ func isBlank(lines []string) bool {
 
 var (
 	mobileSigRe = regexp.MustCompile(`(?i)^\s*(sent from my \w+|sent from (mail|outlook|yahoo mail|gmail|proton ?mail|samsung)\b.*|sent from my .*|get outlook for (ios|android).*|sent via .*|sent with .*|von meinem \S+ gesendet|gesendet von meinem .*|envoyé de mon \S+.*|enviado desde mi \S+.*|enviado do meu \S+.*|verzonden (vanaf|met) mijn \S+.*|verstuurd vanaf mijn \S+.*|inviato da .*|skickat från min .*|iPhoneから送信|从我的\S+发送)\s*$`)
-	signoffRe = regexp.MustCompile(`(?i)^\s*(best|best regards|best wishes|all the best|regards|kind regards|warm regards|warmly|warmest|cheers|thanks|thanks again|thank you|many thanks|thx|talk soon|speak soon|sincerely|yours|yours truly|take care|-\s*\w+|viele grüße|beste grüße|liebe grüße|mit freundlichen grüßen|lg|vg|cordialement|bien à vous|bien cordialement|amitiés|bises|saludos|un saludo|atentamente|un abrazo|groeten|met vriendelijke groet|hartelijke groet|groetjes|cordiali saluti|saluti|un saluto|atenciosamente|abraços|よろしくお願いします|よろしくお願いいたします|此致)\s*[,.!]*\s*$`)
+	signoffRe   = regexp.MustCompile(`(?i)^\s*(best|best regards|best wishes|all the best|regards|kind regards|warm regards|warmly|warmest|cheers|thanks|thanks again|thank you|many thanks|thx|talk soon|speak soon|sincerely|yours|yours truly|take care|-\s*\w+|viele grüße|beste grüße|liebe grüße|mit freundlichen grüßen|lg|vg|cordialement|bien à vous|bien cordialement|amitiés|bises|saludos|un saludo|atentamente|un abrazo|groeten|met vriendelijke groet|hartelijke groet|groetjes|cordiali saluti|saluti|un saluto|atenciosamente|abraços|よろしくお願いします|よろしくお願いいたします|此致)\s*[,.!]*\s*$`)
 )
 
 // cutSignature drops a signature: from a "-- " line or a mobile footer to the
@@ -187,6 +194,41 @@ func cutSignature(lines []string) []string {
 	return lines
 }
 
+// cutNameBlock drops a signature block that starts with the sender's name on
+// a line of its own and is followed by a few short lines (title, phone, hours).
+func cutNameBlock(lines []string, sender string) []string {
+	sender = strings.TrimSpace(strings.Trim(sender, `"'`))
+	if sender == "" {
+		return lines
+	}
+	if last, first, ok := strings.Cut(sender, ", "); ok { // "Doe, Jane"
+		sender = first + " " + last
+	}
+	first, _, _ := strings.Cut(sender, " ")
+	for i, l := range lines {
+		t := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), "-–—~ "))
+		if !(strings.EqualFold(t, sender) || strings.EqualFold(t, first) && len(first) > 1) {
+			continue
+		}
+		if isBlank(lines[:i]) {
+			return lines
+		}
+		rest := 0
+		for _, r := range lines[i+1:] {
+			if strings.TrimSpace(r) != "" {
+				rest++
+				if len(r) > 90 {
+					rest = 100
+				}
+			}
+		}
+		if rest >= 1 && rest <= 8 {
+			return lines[:i]
+		}
+	}
+	return lines
+}
+
 // tidy trims the lines and the blank lines around them.
 func tidy(lines []string) string {
 	for i := range lines {
@@ -197,13 +239,13 @@ func tidy(lines []string) string {
 
 // newTextOf is the new text of a message: from text/plain when present, else
 // from the HTML without its quote containers.
-func newTextOf(p *mimeParts) string {
+func newTextOf(p *mimeParts, sender string) string {
 	if len(p.plain) > 0 {
-		return StripQuotes(strings.Join(p.plain, "\n"))
+		return stripQuotes(strings.Join(p.plain, "\n"), sender)
 	}
 	var parts []string
 	for _, h := range p.html {
-		parts = append(parts, StripQuotes(htmlNewText(h)))
+		parts = append(parts, stripQuotes(htmlNewText(h), sender))
 	}
 	return strings.TrimSpace(strings.Join(parts, "\n"))
 }

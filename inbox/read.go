@@ -115,7 +115,7 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 		m.Calendar = parts.calendar
 		m.CalendarMethod = calendarMethod(parts.calendarParam, parts.calendar)
 	}
-	m.NewText = newTextOf(parts)
+	m.NewText = newTextOf(parts, m.From.Name)
 	m.Mentioned = mentionedAddresses(m.NewText)
 
 	m.Bounce = detectBounce(hdr, m, parts)
