@@ -25,7 +25,7 @@ import (
 
 // ErrTimeout is wrapped by errors from a command the server did not finish
 // within the command timeout; the connection is closed by then.
-var ErrTimeout = errors.New("no answer in time")
+var ErrTimeout = errors.New("no answer")
 
 // Conn is one IMAP connection. Every command runs under a watchdog: when the
 // server does not finish it within the command timeout (imap.timeout), or

@@ -250,6 +250,13 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 			w.log.Warn("UIDVALIDITY changed; rescanning by Message-ID", "old", cp.UIDValidity, "new", st.validity, "since", since)
 		}
 		rescan, from = true, 1
+		if uidNext == 1 {
+			// An empty mailbox: nothing to rescan, but the new UIDVALIDITY
+			// must be recorded.
+			if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, 0}, nil); err != nil {
+				return fmt.Errorf("apply checkpoint: %w", err)
+			}
+		}
 	}
 
 	// The part known at EXAMINE (from .. uidNext-1): narrow it by SEARCH when
