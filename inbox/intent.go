@@ -38,6 +38,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,13 +73,16 @@ type intentReader struct {
 	questionStart                        *regexp.Regexp
 }
 
+// patterns is compiled on first use and never changes: a constant table, not state.
+var patterns = sync.OnceValue(newIntentReader)
+
 func words(ws ...string) string { return strings.Join(ws, "|") }
 
 func newIntentReader() *intentReader {
 	w := func(alts string) *regexp.Regexp { return regexp.MustCompile(lb + `(?:` + alts + `)` + rb) }
 	return &intentReader{
 		when:        newWhenReader(),
-		clauseSplit: regexp.MustCompile(`(?:^|[\s,;(-])(?:but|however|though|although|except|aber|jedoch|doch|mais|cependant|pero|sin embargo)(?:[\s,:]|$)`),
+		clauseSplit: regexp.MustCompile(`,\s*(?:how about|what about|could we|can we|would|maybe|perhaps|instead|i can|i'm free|i am free|wie wäre|que diriez|qué tal|que tal)\s|(?:^|[\s,;(-])(?:but|however|though|although|except|aber|jedoch|doch|mais|cependant|pero|sin embargo)(?:[\s,:]|$)`),
 		negative: w(words(`can't`, `cannot`, `can not`, `cant`, `couldn't`, `won't`, `wont`, `wouldn't`, `doesn't`, `does not`, `doesnt`, `don't`, `do not`, `dont`,
 			`isn't`, `is not`, `isnt`, `aren't`, `not`, `unable`, `unavailable`, `no longer`, `never`, `nope`, `neither`, `nor`,
 			`busy`, `booked`, `conflict`, `clash`, `out of (?:the )?office`, `traveling`, `travelling`, `unfortunately`, `sadly`, `regrettably`, `afraid`,
@@ -112,7 +116,8 @@ func newIntentReader() *intentReader {
 			`all work`, `either (?:one|works|is fine|would work)`, `either of (?:those|these|them)`, `whichever`, `whatever (?:works|suits|is best|is easiest)`, `you pick`, `you choose`, `your choice`, `dealer's choice`,
 			`any time works`, `anytime works`, `any works`, `any is fine`, `both work`, `both are fine`, `no preference`, `flexible`,
 			`alle passen`, `passen alle`, `beide passen`, `egal`, `n'importe`, `tous me vont`, `cualquiera`, `todos me vienen bien`)),
-		noneSlot: w(words(`none of (?:those|these|them|the (?:times|slots|options))`, `neither (?:of|one|works|time)`, `no (?:one )?of those`, `those (?:times|slots|days) (?:don't|do not|won't) work`,
+		noneSlot: w(words(`(?:that|this|those|these|the proposed|your proposed|the suggested|the)\s+(?:times?|slots?|days?|dates?|options?)\s+(?:doesn't|does not|don't|do not|won't|will not|isn't|aren't|are not|is not)\s+(?:work|good|possible)`,
+			`(?:that|this|those|these|it)\s+(?:doesn't|does not|don't|do not|won't|will not)\s+work`, `none of (?:those|these|them|the (?:times|slots|options))`, `neither (?:of|one|works|time)`, `no (?:one )?of those`, `those (?:times|slots|days) (?:don't|do not|won't) work`,
 			`keiner der`, `aucun`, `aucune`, `ninguno`, `ninguna`)),
 		ordinal:       regexp.MustCompile(lb + `(?:the\s+|der\s+|die\s+|le\s+|la\s+|el\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
 		numbered:      regexp.MustCompile(`(?:` + lb + `(?:option|slot|choice|number|no\.|nr\.|opción|termin|vorschlag)\s*#?\s*|#)(\d)` + rb),
@@ -158,7 +163,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	if loc == nil {
 		loc = time.UTC
 	}
-	r := newIntentReader()
+	r := patterns()
 	s := strings.ToLower(normalizeText(text))
 	if strings.TrimSpace(s) == "" {
 		return Understanding{Intent: Unclear, Reason: "the reply has no new text"}
@@ -234,7 +239,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	if len(good) > 0 {
 		u, ok := r.readCandidates(good, date, loc, slots)
 		if ok {
-			if hedged && (u.Intent == Agree || u.Time != nil) {
+			if hedged && (u.Intent == Agree || u.Intent == Question) {
 				return Understanding{Intent: Unclear, Reason: "names " + quoteList(good) + " but hedges (maybe, might, not sure)"}
 			}
 			return u
@@ -242,6 +247,11 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	}
 
 	// 3. Slot by number, or any slot.
+	for _, k := range picks {
+		if k < 1 || k > len(slots) {
+			return Understanding{Intent: Unclear, Reason: fmt.Sprintf("picks slot %d, but %d were proposed", k, len(slots))}
+		}
+	}
 	if len(picks) > 0 && len(slots) > 0 {
 		sort.Ints(picks)
 		picks = uniqueInts(picks)
@@ -337,7 +347,12 @@ func (r *intentReader) readCandidates(good []candidate, date time.Time, loc *tim
 	var outs []outcome
 	for _, c := range good {
 		o := outcome{cand: c, broken: c.broken}
-		if !c.broken && !c.vague {
+		if c.day != nil && c.day.rel == -1 {
+			if _, ok := dayOf(c, date, loc); !ok {
+				o.broken = true // "Tuesday, Dec 2" when Dec 2 is a Wednesday
+			}
+		}
+		if !o.broken && !c.vague {
 			matches := matchSlots(c, date, loc, slots)
 			switch {
 			case len(matches) == 1:
@@ -347,6 +362,8 @@ func (r *intentReader) readCandidates(good []candidate, date time.Time, loc *tim
 			default:
 				if t, ok := resolve(c, date, loc); ok {
 					o.at = &t
+				} else if c.day != nil && c.clk != nil {
+					o.broken = true // a clock time skipped by DST, or already past
 				}
 			}
 		}
@@ -748,9 +765,8 @@ func (r *intentReader) slotNumbers(c *clause, ms []mention, n int) []int {
 		if inMention(c.start + loc[2]) {
 			continue
 		}
-		if k := atoi(c.text[loc[2]:loc[3]]); k >= 1 && k <= n {
-			out = append(out, k)
-		}
+		out = append(out, atoi(c.text[loc[2]:loc[3]])) // out of range: the caller says so
+
 	}
 	return out
 }

@@ -135,34 +135,39 @@ type whenReader struct {
 	rng, clockColon, clockAmPm, clockH, clockUhr, clockAt, clockWord *regexp.Regexp
 	weekday, rel, period, monthAlone                                 *regexp.Regexp
 	zone, boundBefore                                                *regexp.Regexp
+	dayRange, oooInclusive, oooReturn, oooThrough                    *regexp.Regexp
 }
 
-// The reader is built from constant patterns; building it is cheap enough per call
-// (a few dozen microseconds), which keeps the package free of globals.
+// newWhenReader compiles the patterns; Understand and ReturnDate share one copy
+// (see patterns in intent.go).
 func newWhenReader() *whenReader {
 	months := alternation(monthNames)
 	days := alternation(weekdayNames)
-	ampm := `(a\.m\.|p\.m\.|am|pm|a\.m|p\.m)`
+	ampm := `(a\.m\.?|p\.m\.?|am\b|pm\b)`
 	return &whenReader{
-		iso:         regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`),
-		monthDay:    regexp.MustCompile(lb + `(?P<m>(` + months + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?)` + rb),
-		dayMonth:    regexp.MustCompile(`\b(?P<m>(\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:of\s+|de\s+)?(` + months + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?)` + rb),
-		slash:       regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
-		dotted:      regexp.MustCompile(`\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?`),
-		ofMonth:     regexp.MustCompile(`\b(?:the\s+|den\s+|le\s+|el\s+)(\d{1,2})(st|nd|rd|th|\.|er)?\b`),
-		rng:         regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:` + ampm + `\s*)?(?:-|–|to|until|till|bis|à|a)\s*(\d{1,2})(?:[:.](\d{2}))?\s*` + ampm + `?`),
-		clockColon:  regexp.MustCompile(`\b(\d{1,2}):(\d{2})\b(?:\s*` + ampm + `)?`),
-		clockAmPm:   regexp.MustCompile(`\b(\d{1,2})(?:\.(\d{2}))?\s*` + ampm),
-		clockH:      regexp.MustCompile(`\b(\d{1,2})\s?h(\d{2})?\b`),
-		clockUhr:    regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*uhr\b`),
-		clockAt:     regexp.MustCompile(lb + `(?P<m>(?:at|@|around|um|à|a las|a la)\s+(\d{1,2})(?:\s*o'?clock)?)` + rb),
-		clockWord:   regexp.MustCompile(lb + `(?P<m>noon|midday|mittag|midi|mediodía|mediodia|(\d{1,2})\s*o'?clock)` + rb),
-		weekday:     regexp.MustCompile(lb + `(?P<m>(?:(next|this|coming|nächsten|nächste|kommenden|kommende|diesen|ce|este|el próximo|el proximo|le)\s+)?(` + days + `)(?:\s+(prochain|qui vient|que viene|próximo|proximo))?)` + rb),
-		rel:         regexp.MustCompile(lb + `(?P<m>the day after tomorrow|day after tomorrow|tomorrow|today|tonight|this (?:morning|afternoon|evening)|übermorgen|morgen|heute|après-demain|apres-demain|demain|aujourd'hui|pasado mañana|mañana|hoy)` + rb),
-		period:      regexp.MustCompile(lb + `(?P<m>(?:(?:early|late|later|end of|the end of|beginning of|the beginning of|mid|sometime|some time)\s+)?(?:this|next|the following|the coming|coming)\s+(?:week|month|year|quarter)|(?:in|after)\s+(?:a|one|two|three|four|a few|a couple of|\d+)\s+(?:weeks?|months?|days?)|nächste woche|nächsten monat|la semaine prochaine|le mois prochain|la próxima semana|el próximo mes|la semana que viene|after the holidays|after the new year|the new year|new year)` + rb),
-		monthAlone:  regexp.MustCompile(lb + `(?P<m>(?:in|after|until|from|early|mid|late|end of|the end of|beginning of|im|ab|nach|en|après|después de|despues de)\s+(?:-\s*)?(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))` + rb),
-		zone:        regexp.MustCompile(`^\s*\(?\s*(` + alternation(zoneNames) + `)` + rb),
-		boundBefore: regexp.MustCompile(`(after|before|until|till|til|through|thru|by|from|between|not before|no earlier than|later than|earlier than|nach|vor|bis|ab|après|avant|jusqu'à|jusqu'au|jusqu’à|jusqu’au|à partir du|à partir de|después del|después de|despues de|antes del|antes de|hasta el|hasta|a partir del|a partir de|until the|after the|before the)\s+(?:the\s+|dem\s+|den\s+|zum\s+|le\s+|el\s+|on\s+)?$`),
+		iso:          regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`),
+		monthDay:     regexp.MustCompile(lb + `(?P<m>(` + months + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?)` + rb),
+		dayMonth:     regexp.MustCompile(`\b(?P<m>(\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:of\s+|de\s+)?(` + months + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?)` + rb),
+		slash:        regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
+		dotted:       regexp.MustCompile(`\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?`),
+		ofMonth:      regexp.MustCompile(`\b(?:the\s+|den\s+|le\s+|el\s+)(\d{1,2})(st|nd|rd|th|\.|er)?\b`),
+		rng:          regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:` + ampm + `\s*)?(?:-|–|to|until|till|bis|à|a)\s*(\d{1,2})(?:[:.](\d{2}))?\s*` + ampm + `?`),
+		clockColon:   regexp.MustCompile(`\b(\d{1,2}):(\d{2})(?:\s*` + ampm + `)?`),
+		clockAmPm:    regexp.MustCompile(`\b(\d{1,2})(?:\.(\d{2}))?\s*` + ampm),
+		clockH:       regexp.MustCompile(`\b(\d{1,2})\s?h(\d{2})?\b`),
+		clockUhr:     regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*uhr\b`),
+		clockAt:      regexp.MustCompile(lb + `(?P<m>(at|@|around|um|à|a las|a la|after|before|from|until|till|by|between|ab|bis|nach|vor|après|avant|desde|hasta|antes de|después de)\s+(\d{1,2})(?:\s*o'?clock)?)` + rb),
+		clockWord:    regexp.MustCompile(lb + `(?P<m>noon|midday|mittag|midi|mediodía|mediodia|(\d{1,2})\s*o'?clock)` + rb),
+		weekday:      regexp.MustCompile(lb + `(?P<m>(?:(next|this|coming|nächsten|nächste|kommenden|kommende|diesen|ce|este|el próximo|el proximo|le)\s+)?(` + days + `)(?:\s+(prochain|qui vient|que viene|próximo|proximo))?)` + rb),
+		rel:          regexp.MustCompile(lb + `(?P<m>the day after tomorrow|day after tomorrow|tomorrow|today|tonight|this (?:morning|afternoon|evening)|übermorgen|morgen|heute|après-demain|apres-demain|demain|aujourd'hui|pasado mañana|mañana|hoy)` + rb),
+		period:       regexp.MustCompile(lb + `(?P<m>(?:(?:early|late|later|end of|the end of|beginning of|the beginning of|mid|sometime|some time)\s+)?(?:this|next|the following|the coming|coming)\s+(?:week|month|year|quarter)|(?:in|after)\s+(?:a|one|two|three|four|a few|a couple of|\d+)\s+(?:weeks?|months?|days?)|nächste woche|nächsten monat|la semaine prochaine|le mois prochain|la próxima semana|el próximo mes|la semana que viene|after the holidays|after the new year|the new year|new year)` + rb),
+		monthAlone:   regexp.MustCompile(lb + `(?P<m>(?:in|after|until|from|early|mid|late|end of|the end of|beginning of|im|ab|nach|en|après|después de|despues de)\s+(?:-\s*)?(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))` + rb),
+		dayRange:     regexp.MustCompile(lb + `(?P<m>(?:(` + months + `)\.?\s+)?(\d{1,2})(?:st|nd|rd|th|\.)?\s*(?:-|to|through|thru|bis|au|al)\s*(\d{1,2})(?:st|nd|rd|th|\.|er)?(?:\s*(?:of\s+|de\s+)?(` + months + `)\.?)?)` + rb),
+		oooInclusive: regexp.MustCompile(`^\s*\(?(inclusive|inclus|inclusivement|einschließlich|einschl\.?|inklusive|incluido)`),
+		oooReturn:    regexp.MustCompile(`(back|return|returning|returns|in the office|in office|reachable|available again|wieder|zurück|retour|reviens|rentre|regreso|regresaré|regresare|vuelvo|volveré|volvere|de vuelta|reincorpor)`),
+		oooThrough:   regexp.MustCompile(`(through|thru|bis einschließlich|bis und mit|up to and including)\s*$`),
+		zone:         regexp.MustCompile(`^\s*\(?\s*(` + alternation(zoneNames) + `)` + rb),
+		boundBefore:  regexp.MustCompile(`(after|before|until|till|til|through|thru|by|from|between|not before|no earlier than|later than|earlier than|nach|vor|bis|ab|après|avant|jusqu'à|jusqu'au|jusqu’à|jusqu’au|à partir du|à partir de|después del|después de|despues de|antes del|antes de|hasta el|hasta|a partir del|a partir de|until the|after the|before the)\s+(?:the\s+|dem\s+|den\s+|zum\s+|le\s+|el\s+|on\s+)?$`),
 	}
 }
 
@@ -297,10 +302,18 @@ func (r *whenReader) mentions(s string) []mention {
 	for _, loc := range r.clockAt.FindAllStringSubmatchIndex(s, -1) {
 		a, b := span(r.clockAt, loc)
 		// "at 12/1", "at 3.5", "at 2nd": not a clock
-		if b < len(s) && (s[b] == '/' || s[b] == '.' && b+1 < len(s) && s[b+1] >= '0' && s[b+1] <= '9') {
+		if b < len(s) && (s[b] == '/' || s[b] == ':' || s[b] == '.' && b+1 < len(s) && s[b+1] >= '0' && s[b+1] <= '9') {
 			continue
 		}
-		clock(a, b, atoi(sub(loc, 2)), 0, "", false)
+		n := len(out)
+		clock(a, b, atoi(sub(loc, 3)), 0, "", false)
+		switch w := sub(loc, 2); w {
+		case "at", "@", "around", "um", "à", "a las", "a la":
+		default:
+			if len(out) > n {
+				out[len(out)-1].bound = w
+			}
+		}
 	}
 	for _, loc := range r.weekday.FindAllStringSubmatchIndex(s, -1) {
 		a, b := span(r.weekday, loc)
@@ -342,6 +355,9 @@ func (r *whenReader) mentions(s string) []mention {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	for i := range out {
+		if out[i].bound != "" {
+			continue
+		}
 		if m := r.boundBefore.FindStringSubmatch(s[max(0, out[i].start-30):out[i].start]); m != nil {
 			out[i].bound = m[1]
 		}
@@ -494,7 +510,7 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 		loc = time.UTC
 	}
 	s := strings.ToLower(normalizeText(text))
-	r := newWhenReader()
+	r := patterns().when
 	ms := r.mentions(s)
 	d := date.In(loc)
 	today := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
@@ -510,7 +526,7 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 		}
 		ctx := s[max(0, sentenceStart(s, m.start), m.start-80):m.start]
 		after := s[m.end:min(len(s), m.end+30)]
-		rank, plus := returnRank(ctx, m.bound, after)
+		rank, plus := r.returnRank(ctx, m.bound, after)
 		// The end of a range: "Dec 1 - 5", "Dec 1 to Dec 5", "vom 1. bis 5."
 		if rank == 0 && i > 0 && ms[i-1].day != dayNone {
 			between := strings.TrimSpace(s[ms[i-1].end:m.start])
@@ -529,32 +545,48 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 			best, bestRank = day, rank
 		}
 	}
-	// "back on the 8th" with a dayOfMonth in a month-range like "Dec 1 - 5" is read
-	// above; a bare range "Dec 1-5" reads the day number itself.
+	// A range of days in one month ("Dec 1-5", "1.-5. Dezember", "del 1 al 5 de
+	// diciembre"): back the day after its end.
+	if bestRank < 2 {
+		for _, ix := range r.dayRange.FindAllStringSubmatchIndex(s, -1) {
+			sub := func(i int) string {
+				if ix[2*i] < 0 {
+					return ""
+				}
+				return s[ix[2*i]:ix[2*i+1]]
+			}
+			mo := monthNames[sub(2)]
+			if mo == 0 {
+				mo = monthNames[sub(5)]
+			}
+			from, to := atoi(sub(3)), atoi(sub(4))
+			if mo == 0 || !validDate(0, mo, to) || from >= to {
+				continue
+			}
+			end, _ := resolveDay(mention{day: dayDate, month: mo, mday: to}, date, loc)
+			if back := end.AddDate(0, 0, 1); !back.Before(today) && (bestRank == 0 || back.After(best)) {
+				best, bestRank = back, 1
+			}
+		}
+	}
 	if bestRank == 0 {
 		return time.Time{}, false
 	}
 	return best, true
 }
 
-// returnRank scores what is written before a date in an out-of-office notice:
-// 3 a stated return, 2 "until", 1 "through"/range; plus is the days to add.
-func returnRank(before, bound, after string) (rank, plus int) {
-	inclusive := regexp.MustCompile(`^\s*\(?(inclusive|inclus|inclusivement|einschließlich|einschl\.?|inklusive|incluido|inclusive)`)
-	ret := regexp.MustCompile(`(back|return|returning|returns|in the office|in office|reachable|available again|wieder|zurück|retour|reviens|rentre|regreso|regresaré|regresare|vuelvo|volveré|volvere|de vuelta|reincorpor)`)
-	switch {
-	case regexp.MustCompile(`(through|thru|bis einschließlich|bis und mit|jusqu'au .*inclus)\s*$`).MatchString(strings.TrimSpace(before)+" ") && bound != "until" && bound != "bis" && bound != "hasta" && bound != "hasta el":
-		if bound == "through" || bound == "thru" || strings.HasSuffix(strings.TrimSpace(before), "einschließlich") || strings.HasSuffix(strings.TrimSpace(before), "mit") {
-			return 2, 1
-		}
+// returnRank scores what is written around a date in an out-of-office notice:
+// 3 a stated return, 2 "until"/"through", 1 "after"; plus is the days to add.
+func (r *whenReader) returnRank(before, bound, after string) (rank, plus int) {
+	if r.oooInclusive.MatchString(after) && bound != "" {
+		return 2, 1
 	}
-	if inclusive.MatchString(after) {
-		if bound != "" {
-			return 2, 1
-		}
+	if r.oooThrough.MatchString(before) {
+		return 2, 1
 	}
-	if ret.MatchString(before) {
-		if bound == "after" || bound == "nach" || bound == "après" || bound == "después de" || bound == "despues de" {
+	if r.oooReturn.MatchString(before) {
+		switch bound {
+		case "after", "nach", "après", "después de", "despues de", "después del", "after the":
 			return 3, 1
 		}
 		return 3, 0
