@@ -1,0 +1,280 @@
+package calendar
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-ical"
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+)
+
+// memBackend is an in-memory CalDAV backend: one user, calendars under
+// /sam/calendars/.
+type memBackend struct {
+	mu      sync.Mutex
+	cals    map[string]caldav.Calendar
+	objects map[string]caldav.CalendarObject
+}
+
+func newMemBackend() *memBackend {
+	b := &memBackend{cals: map[string]caldav.Calendar{}, objects: map[string]caldav.CalendarObject{}}
+	b.cals["/sam/calendars/todo/"] = caldav.Calendar{Path: "/sam/calendars/todo/", Name: "Tasks", SupportedComponentSet: []string{"VTODO"}}
+	b.cals["/sam/calendars/work/"] = caldav.Calendar{Path: "/sam/calendars/work/", Name: "Work", SupportedComponentSet: []string{"VEVENT"}}
+	return b
+}
+
+func (b *memBackend) CurrentUserPrincipal(ctx context.Context) (string, error) { return "/sam/", nil }
+func (b *memBackend) CalendarHomeSetPath(ctx context.Context) (string, error) {
+	return "/sam/calendars/", nil
+}
+
+func (b *memBackend) CreateCalendar(ctx context.Context, c *caldav.Calendar) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cals[c.Path] = *c
+	return nil
+}
+
+func (b *memBackend) ListCalendars(ctx context.Context) ([]caldav.Calendar, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []caldav.Calendar
+	for _, p := range []string{"/sam/calendars/todo/", "/sam/calendars/work/"} {
+		out = append(out, b.cals[p])
+	}
+	return out, nil
+}
+
+func (b *memBackend) GetCalendar(ctx context.Context, p string) (*caldav.Calendar, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.cals[slash(p)]
+	if !ok {
+		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such calendar"))
+	}
+	return &c, nil
+}
+
+func (b *memBackend) GetCalendarObject(ctx context.Context, p string, req *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objects[p]
+	if !ok {
+		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
+	}
+	return &o, nil
+}
+
+func (b *memBackend) ListCalendarObjects(ctx context.Context, p string, req *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []caldav.CalendarObject
+	for k, o := range b.objects {
+		if path.Dir(k)+"/" == slash(p) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (b *memBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
+	return b.ListCalendarObjects(ctx, p, &q.CompRequest)
+}
+
+func (b *memBackend) PutCalendarObject(ctx context.Context, p string, cal *ical.Calendar, opts *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {
+	if _, _, err := caldav.ValidateCalendarObject(cal); err != nil {
+		return nil, webdav.NewHTTPError(http.StatusForbidden, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.cals[path.Dir(p)+"/"]; !ok {
+		return nil, webdav.NewHTTPError(http.StatusConflict, errors.New("no such calendar"))
+	}
+	o := caldav.CalendarObject{Path: p, ModTime: time.Now(), ETag: fmt.Sprint(time.Now().UnixNano()), Data: cal}
+	b.objects[p] = o
+	return &o, nil
+}
+
+func (b *memBackend) DeleteCalendarObject(ctx context.Context, p string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.objects[p]; !ok {
+		return webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
+	}
+	delete(b.objects, p)
+	return nil
+}
+
+func (b *memBackend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.objects)
+}
+
+func caldavServer(t *testing.T) (*memBackend, *httptest.Server) {
+	t.Helper()
+	b := newMemBackend()
+	h := &caldav.Handler{Backend: b}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "sam" || p != "secret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return b, srv
+}
+
+// exerciseCalDAV puts, updates, cancels, reads and deletes one event.
+func exerciseCalDAV(t *testing.T, c *CalDAV, objects func() int) {
+	t.Helper()
+	ctx := context.Background()
+	ev := sampleEvent()
+	ev.UID = NewUID("coffeechat.test")
+	if err := c.Put(ctx, ev); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	ev.Sequence = 1
+	ev.Start, ev.End = ev.Start.Add(time.Hour), ev.End.Add(time.Hour)
+	if err := c.Put(ctx, ev); err != nil {
+		t.Fatalf("Put(update): %v", err)
+	}
+	if objects != nil && objects() != 1 {
+		t.Errorf("server holds %d objects after an update, want 1", objects())
+	}
+	got, err := c.Get(ctx, ev.UID)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.Sequence != 1 || !got.Start.Equal(ev.Start) || got.Status != StatusConfirmed || got.Organizer.Email != "sam@example.com" {
+		t.Errorf("Get = seq %d start %v status %q organizer %q", got.Sequence, got.Start, got.Status, got.Organizer.Email)
+	}
+	ev.Sequence = 2
+	ev.Status = StatusCancelled
+	if err := c.Put(ctx, ev); err != nil {
+		t.Fatalf("Put(cancelled): %v", err)
+	}
+	if got, err = c.Get(ctx, ev.UID); err != nil || got.Status != StatusCancelled {
+		t.Errorf("Get after cancel = %q, %v", got.Status, err)
+	}
+	if err := c.Delete(ctx, ev.UID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := c.Get(ctx, ev.UID); err == nil {
+		t.Errorf("Get after Delete found the event")
+	}
+	if err := c.Delete(ctx, ev.UID); err != nil {
+		t.Errorf("Delete of a deleted event: %v", err)
+	}
+}
+
+func TestCalDAVDiscovery(t *testing.T) {
+	b, srv := caldavServer(t)
+	c, err := NewCalDAV(srv.URL, "sam", "secret", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := c.Collection(context.Background())
+	if err != nil {
+		t.Fatalf("Collection: %v", err)
+	}
+	if coll != "/sam/calendars/work/" {
+		t.Errorf("Collection = %q, want the calendar that takes events", coll)
+	}
+	exerciseCalDAV(t, c, b.count)
+}
+
+func TestCalDAVCollectionURL(t *testing.T) {
+	b, srv := caldavServer(t)
+	c, err := NewCalDAV(srv.URL+"/sam/calendars/work", "sam", "secret", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exerciseCalDAV(t, c, b.count)
+}
+
+func TestCalDAVErrors(t *testing.T) {
+	_, srv := caldavServer(t)
+	c, err := NewCalDAV(srv.URL, "sam", "wrong", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(context.Background(), sampleEvent()); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Put with a wrong password: %v, want a 401 error", err)
+	}
+	for _, bad := range []string{"ftp://x", "not a url", "http://"} {
+		if _, err := NewCalDAV(bad, "", "", nil); err == nil {
+			t.Errorf("NewCalDAV(%q) gave no error", bad)
+		}
+	}
+}
+
+// TestCalDAVRadicale runs against the rig's Radicale when
+// COFFEECHAT_RIG_CALDAV is set (e.g. http://127.0.0.1:5232).
+func TestCalDAVRadicale(t *testing.T) {
+	base := strings.TrimRight(os.Getenv("COFFEECHAT_RIG_CALDAV"), "/")
+	if base == "" {
+		if os.Getenv("COFFEECHAT_RIG") == "required" {
+			t.Fatal("COFFEECHAT_RIG=required but COFFEECHAT_RIG_CALDAV is not set")
+		}
+		t.Skip("COFFEECHAT_RIG_CALDAV not set")
+	}
+	user := "sam@example.test"
+	coll := "/" + user + "/cc-" + strings.ToLower(rand.Text()[:10]) + "/"
+	client := &http.Client{Timeout: 10 * time.Second}
+	body := `<?xml version="1.0" encoding="utf-8"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
+<D:displayname>coffeechat test</D:displayname>
+<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
+</D:prop></D:set></C:mkcalendar>`
+	req, err := http.NewRequest("MKCALENDAR", base+coll, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, "pass")
+	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("MKCALENDAR: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("MKCALENDAR %s: %s", coll, resp.Status)
+	}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, base+coll, nil)
+		req.SetBasicAuth(user, "pass")
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+
+	c, err := NewCalDAV(base+coll, user, "pass", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exerciseCalDAV(t, c, nil)
+
+	// From the server root, discovery finds a calendar of this user.
+	root, err := NewCalDAV(base, user, "pass", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := root.Collection(context.Background())
+	if err != nil || !strings.HasPrefix(found, "/"+user+"/") {
+		t.Errorf("Collection from the root = %q, %v", found, err)
+	}
+}
