@@ -1,0 +1,77 @@
+package inbox
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestParseHeaders(t *testing.T) {
+	raw := []byte("Message-ID: <r1@mail.else.test>\r\n" +
+		"In-Reply-To: <ask1@coffee.test> (Sam's message)\r\n" +
+		"References: <ask0@coffee.test>\r\n\t<ask1@coffee.test>\r\n" +
+		"From: =?UTF-8?Q?Jos=C3=A9_D=C3=ADaz?= <jose@else.test>\r\n" +
+		"To: sam@example.test, \"Roe, Jane\" <jane@corp.test>\r\n" +
+		"Cc: broken <<@>>, ok@x.test\r\n" +
+		"Subject: =?ISO-8859-1?Q?R=E9:_caf=E9?=\r\n" +
+		"Date: Tue, 3 Nov 2026 08:15:00 -0800\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"Auto-Submitted: auto-replied\r\n" +
+		"Precedence: bulk\r\n" +
+		"List-Id: <news.list.test>\r\n" +
+		"Return-Path: <>\r\n" +
+		"X-Autoreply: yes\r\n\r\n")
+	h := ParseHeaders(7, raw)
+	if h.UID != 7 || h.MessageID != "r1@mail.else.test" || h.InReplyTo != "ask1@coffee.test" {
+		t.Errorf("ids = %d %q %q", h.UID, h.MessageID, h.InReplyTo)
+	}
+	if want := []string{"ask0@coffee.test", "ask1@coffee.test"}; !reflect.DeepEqual(h.References, want) {
+		t.Errorf("References = %q, want %q", h.References, want)
+	}
+	if h.From == nil || h.From.Name != "José Díaz" || h.From.Address != "jose@else.test" {
+		t.Errorf("From = %v", h.From)
+	}
+	if len(h.To) != 2 || h.To[1].Name != "Roe, Jane" {
+		t.Errorf("To = %v", h.To)
+	}
+	if len(h.Cc) != 1 || h.Cc[0].Address != "ok@x.test" {
+		t.Errorf("Cc = %v, want the one good address", h.Cc)
+	}
+	if h.Subject != "Ré: café" {
+		t.Errorf("Subject = %q", h.Subject)
+	}
+	if want := time.Date(2026, 11, 3, 16, 15, 0, 0, time.UTC); !h.Date.Equal(want) {
+		t.Errorf("Date = %v, want %v", h.Date, want)
+	}
+	if h.ContentType != "text/plain; charset=utf-8" || h.AutoSubmitted != "auto-replied" || h.Precedence != "bulk" ||
+		h.ListID != "<news.list.test>" || h.ReturnPath != "<>" {
+		t.Errorf("fields = %+v", h)
+	}
+	if got := h.Get("X-Autoreply"); got != "yes" {
+		t.Errorf("Get(X-Autoreply) = %q", got)
+	}
+}
+
+func TestParseHeadersGarbage(t *testing.T) {
+	for _, raw := range []string{"", "\r\n", "no colon here\r\n\r\n", "From\r\n", ":\r\n", "Message-ID: \r\nDate: yesterday\r\n"} {
+		h := ParseHeaders(1, []byte(raw))
+		if h == nil || h.MessageID != "" || !h.Date.IsZero() {
+			t.Errorf("ParseHeaders(%q) = %+v", raw, h)
+		}
+	}
+}
+
+func TestMessageIDs(t *testing.T) {
+	for in, want := range map[string][]string{
+		"<a@x> <b@y>":          {"a@x", "b@y"},
+		"<a@x>,<b@y>":          {"a@x", "b@y"},
+		"a@x b@y":              {"a@x", "b@y"},
+		"<a@x> (comment)":      {"a@x"},
+		"":                     nil,
+		"<with space@x> <c@z>": {"c@z"},
+	} {
+		if got := MessageIDs(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("MessageIDs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
