@@ -260,10 +260,10 @@ var (
 
 // mentionedAddresses finds addresses written in the text with the name that
 // goes with them: "Jane Doe <jane@x>", "Jane Doe (jane@x)", "Jane's email is jane@x",
-// "reach Jane at jane@x", or a bare address.
-func mentionedAddresses(text string) []mail.Address {
+// "reach Jane at jane@x", or a bare address; the sender's own address is left out.
+func mentionedAddresses(text, sender string) []mail.Address {
 	var out []mail.Address
-	seen := map[string]bool{}
+	seen := map[string]bool{strings.ToLower(sender): true}
 	add := func(name, addr string) {
 		key := strings.ToLower(addr)
 		if seen[key] {

@@ -67,7 +67,7 @@ type Message struct {
 	Bounce *Bounce    // set for a delivery status report (also when only delayed)
 	List   bool       // mailing list, newsletter or bulk mail
 
-	Mentioned []mail.Address // name and address pairs written in NewText
+	Mentioned []mail.Address // name and address pairs written in NewText (not the sender's own; none in automatic mail)
 	Truncated bool           // the input was longer than ReadOptions.MaxBytes
 }
 
@@ -116,7 +116,6 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 		m.CalendarMethod = calendarMethod(parts.calendarParam, parts.calendar)
 	}
 	m.NewText = newTextOf(parts, m.From.Name)
-	m.Mentioned = mentionedAddresses(m.NewText)
 
 	m.Bounce = detectBounce(hdr, m, parts)
 	if m.Bounce == nil {
@@ -128,6 +127,9 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 		}
 	}
 	m.List = isList(hdr)
+	if m.Auto == nil && m.Bounce == nil && !m.List {
+		m.Mentioned = mentionedAddresses(m.NewText, m.From.Address)
+	}
 	return m, nil
 }
 
