@@ -136,6 +136,20 @@ func eventBusy(c *ical.Component, z *zones, from, to time.Time, moved map[string
 			return nil, fmt.Errorf("RRULE %q: sub-daily recurrence is not supported", rp.Value)
 		}
 		opt.Dtstart = start
+		if opt.Count == 0 && (opt.Freq == rrule.DAILY || opt.Freq == rrule.WEEKLY) {
+			// Skip whole periods before the range: an old daily rule would
+			// otherwise spend its occurrences before from.
+			period := max(opt.Interval, 1)
+			if opt.Freq == rrule.WEEKLY {
+				period *= 7
+			}
+			sy, sm, sd := start.Date()
+			fy, fm, fd := from.In(start.Location()).Date()
+			days := int(time.Date(fy, fm, fd, 0, 0, 0, 0, time.UTC).Sub(time.Date(sy, sm, sd, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+			if n := days/period - 1; n > 0 {
+				opt.Dtstart = start.AddDate(0, 0, n*period)
+			}
+		}
 		if opt.Until.IsZero() || opt.Until.After(to) {
 			opt.Until = to
 		}
@@ -145,7 +159,6 @@ func eventBusy(c *ical.Component, z *zones, from, to time.Time, moved map[string
 		}
 		set.RRule(r)
 	}
-	set.DTStart(start)
 	set.RDate(start) // DTSTART is always the first instance
 	for _, p := range rdates {
 		ts, err := z.timeList(&p)

@@ -189,3 +189,22 @@ func TestSourceName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBusyOldRule(t *testing.T) {
+	// A rule started decades ago still counts today, in phase.
+	in := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" +
+		"BEGIN:VEVENT\r\nUID:old\r\nDTSTART:19900101T120000Z\r\nDTEND:19900101T121500Z\r\nRRULE:FREQ=DAILY;INTERVAL=3\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:biweekly\r\nDTSTART;TZID=Europe/Berlin:20000103T090000\r\nDTEND;TZID=Europe/Berlin:20000103T100000\r\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO\r\nEND:VEVENT\r\n" +
+		"END:VCALENDAR\r\n"
+	got, err := ParseBusy(strings.NewReader(in), utc("2026-12-01T00:00:00Z"), utc("2026-12-15T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameIntervals(t, "ParseBusy(old rules)", got, []string{
+		"2026-12-03T12:00:00Z/2026-12-03T12:15:00Z",
+		"2026-12-06T12:00:00Z/2026-12-06T12:15:00Z",
+		"2026-12-09T12:00:00Z/2026-12-09T12:15:00Z",
+		"2026-12-12T12:00:00Z/2026-12-12T12:15:00Z",
+		"2026-12-14T08:00:00Z/2026-12-14T09:00:00Z", // every other Monday since 3 Jan 2000
+	})
+}

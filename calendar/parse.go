@@ -204,6 +204,14 @@ func vtimezoneOffset(c *ical.Component, wallTime time.Time) (int, error) {
 				return 0, fmt.Errorf("VTIMEZONE RRULE: %w", err)
 			}
 			opt.Dtstart = start
+			if opt.Freq != rrule.YEARLY {
+				return 0, fmt.Errorf("VTIMEZONE RRULE %q is not yearly", rp.Value)
+			}
+			if gap := wallTime.Year() - start.Year() - 2; opt.Count == 0 && gap > 0 {
+				// Start near the time asked for: the same rule, fewer years.
+				step := max(opt.Interval, 1)
+				opt.Dtstart = start.AddDate(gap/step*step, 0, 0)
+			}
 			if !opt.Until.IsZero() {
 				// UNTIL is in UTC; compare as wall time with the old offset.
 				opt.Until = opt.Until.Add(time.Duration(from) * time.Second)
