@@ -71,6 +71,8 @@ type intentReader struct {
 	agree, firm, propose, decline, later *regexp.Regexp
 	anySlot, noneSlot, ordinal, numbered *regexp.Regexp
 	questionStart                        *regexp.Regexp
+	agreeMask, thirdPerson               *regexp.Regexp
+	jaAgree, jaDecline                   *regexp.Regexp
 }
 
 // patterns is compiled on first use and never changes: a constant table, not state.
@@ -87,18 +89,20 @@ func newIntentReader() *intentReader {
 			`isn't`, `is not`, `isnt`, `aren't`, `not`, `unable`, `unavailable`, `no longer`, `never`, `nope`, `neither`, `nor`,
 			`busy`, `booked`, `conflict`, `clash`, `out of (?:the )?office`, `traveling`, `travelling`, `unfortunately`, `sadly`, `regrettably`, `afraid`,
 			`nicht`, `kein`, `keine`, `keinen`, `leider`, `ne`, `n'`, `pas`, `malheureusement`, `désolé`, `désolée`, `no`, `nunca`,
-			`lamentablemente`, `desafortunadamente`, `lo siento`, `siento`, `imposible`, `impossible`)),
+			`lamentablemente`, `desafortunadamente`, `lo siento`, `siento`, `imposible`, `impossible`, `sorry`, `came up`, `helaas`, `niet`, `geen`,
+			`(?:i'm|i am|i'll be|i will be|we're|we are|i've been) (?:out|away|off|on vacation|on leave|on holiday|traveling|travelling)`, `out of town`, `day off`, `off that day`)),
 		notNegative: w(words(`no problem`, `not a problem`, `no worries`, `no trouble`, `can't wait`, `cannot wait`, `not at all`, `why not`, `no doubt`,
 			`if not`, `not only`, `don't hesitate`, `do not hesitate`, `n'hésitez pas`, `n'hésite pas`, `pas de (?:problème|souci)`, `kein problem`, `no hay problema`, `sin problema`,
-			`wouldn't miss`, `don't mind`, `do not mind`, `no preference`, `doesn't matter`, `does not matter`, `not picky`, `not fussy`, `no strong preference`)),
+			`wouldn't miss`, `sorry for the (?:delay|late|slow|wait)\w*(?: (?:reply|response))?`, `sorry it took`, `sorry to be late`, `not (?:too )?late`, `don't mind`, `do not mind`, `no preference`, `doesn't matter`, `does not matter`, `not picky`, `not fussy`, `no strong preference`)),
 		hedge: w(words(`maybe`, `might`, `perhaps`, `possibly`, `probably`, `tentative`, `tentatively`, `not sure`, `unsure`, `let me check`, `i'll check`, `will check`,
 			`get back to you`, `confirm later`, `pencil`, `vielleicht`, `eventuell`, `peut-être`, `peut-etre`, `quizás`, `quizas`, `tal vez`)),
-		agree: w(words(`works`, `work`, `working`, `good`, `great`, `perfect`, `fine`, `suits`, `suit`, `ok`, `okay`, `sure`, `yes`, `yep`, `yeah`, `absolutely`, `definitely`, `of course`,
+		agree: w(words(`works? for (?:me|us)`, `(?:that|this|it|which|all|both|either|any|whichever|one|that time|this time) (?:works|would work|will work|should work|could work)`, `works (?:great|fine|perfectly|well|nicely|best)`, `good`, `great`, `perfect`, `fine`, `suits`, `suit`, `ok`, `okay`, `sure`, `yes`, `yep`, `yeah`, `absolutely`, `definitely`, `of course`,
 			`happy to`, `glad to`, `love to`, `delighted`, `i'd be glad`, `would be glad`, `let's do`, `lets do`, `let's`, `sounds good`, `sounds great`, `sounds`, `count me in`, `i'm in`,
 			`i can do`, `i can make`, `i'm free`, `i am free`, `available`, `see you`, `talk then`, `speak then`, `book`, `booked it`, `confirmed`, `confirm`, `great idea`, `deal`,
 			`gladly`, `with pleasure`, `i'd love`, `i would love`, `i'd be happy`, `i would be happy`, `happy`, `glad`, `awesome`, `excellent`, `ideal`,
 			`passt`, `gerne`, `gern`, `einverstanden`, `klingt gut`, `geht`, `gut`, `prima`, `super`, `ja`, `klar`, `natürlich`,
 			`ça me va`, `ca me va`, `ça marche`, `ca marche`, `avec plaisir`, `volontiers`, `d'accord`, `parfait`, `oui`, `bien sûr`, `convient`, `me convient`,
+			`prima`, `graag`, `goed`, `akkoord`, `klinkt goed`, `past mij`, `schikt`,
 			`me viene bien`, `me va bien`, `con gusto`, `encantado`, `encantada`, `perfecto`, `de acuerdo`, `me parece bien`, `claro`, `sí`, `vale`, `genial`)),
 		firm: w(words(`works`, `work for me`, `works for me`, `is fine`, `is good`, `is great`, `is perfect`, `suits me`, `sounds good`, `sounds great`, `see you`, `talk then`, `speak then`,
 			`confirmed`, `i'll be there`, `booked`, `perfect`, `great`, `let's do`, `lets do`, `let's say`, `lets say`, `i'll take`, `i will take`, `count me in`, `passt`, `ça me va`, `ça marche`, `me viene bien`, `me va bien`)),
@@ -108,7 +112,8 @@ func newIntentReader() *intentReader {
 			`not taking`, `no longer at`, `no longer with`, `no longer work`, `left the company`, `not interested`, `decline`, `too busy`, `don't have (?:the )?(?:time|bandwidth|capacity)`,
 			`not the right person`, `not available`, `regret`, `afraid not`, `sadly`, `have to say no`, `going to pass`, `not in a position`, `swamped`,
 			`leider`, `keine zeit`, `nicht möglich`, `kann nicht`, `muss absagen`, `absagen`, `malheureusement`, `je ne peux pas`, `pas disponible`, `désolé`, `désolée`, `pas possible`,
-			`lo siento`, `no puedo`, `lamentablemente`, `desafortunadamente`, `no me es posible`, `no estoy disponible`)),
+			`n't the right person`, `n't think i'm the right person`, `wrong person`, `moved (?:out of|on from|away from)`, `no longer (?:in|do|work)`, `not my area`,
+			`helaas`, `kan niet`, `geen tijd`, `lo siento`, `no puedo`, `lamentablemente`, `desafortunadamente`, `no me es posible`, `no estoy disponible`)),
 		later: w(words(`try me`, `reach out again`, `ping me`, `follow up`, `check back`, `circle back`, `get back in touch`, `contact me again`, `ask me again`, `later`, `another time`,
 			`once things`, `when things`, `after (?:the|my)`, `in a few weeks`, `in a couple`, `next month`, `next quarter`, `next year`, `new year`, `in (?:january|february|march|april|may|june|july|august|september|october|november|december)`,
 			`später`, `nächsten monat`, `plus tard`, `le mois prochain`, `más adelante`, `mas adelante`, `el próximo mes`, `el mes que viene`, `otro momento`)),
@@ -119,8 +124,16 @@ func newIntentReader() *intentReader {
 		noneSlot: w(words(`(?:that|this|those|these|the proposed|your proposed|the suggested|the)\s+(?:times?|slots?|days?|dates?|options?)\s+(?:doesn't|does not|don't|do not|won't|will not|isn't|aren't|are not|is not)\s+(?:work|good|possible)`,
 			`(?:that|this|those|these|it)\s+(?:doesn't|does not|don't|do not|won't|will not)\s+work`, `none of (?:those|these|them|the (?:times|slots|options))`, `neither (?:of|one|works|time)`, `no (?:one )?of those`, `those (?:times|slots|days) (?:don't|do not|won't) work`,
 			`keiner der`, `aucun`, `aucune`, `ninguno`, `ninguna`)),
-		ordinal:       regexp.MustCompile(lb + `(?:the\s+|der\s+|die\s+|le\s+|la\s+|el\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
-		numbered:      regexp.MustCompile(`(?:` + lb + `(?:option|slot|choice|number|no\.|nr\.|opción|termin|vorschlag)\s*#?\s*|#)(\d)` + rb),
+		ordinal:  regexp.MustCompile(lb + `(?:the\s+|der\s+|die\s+|le\s+|la\s+|el\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
+		numbered: regexp.MustCompile(`(?:` + lb + `(?:option|slot|choice|number|no\.|nr\.|opción|termin|vorschlag)\s*#?\s*|#)(\d)` + rb),
+		// Pleasantries that carry agreement words without agreeing to anything.
+		agreeMask: w(words(`good luck`, `best of luck`, `all the best`, `good (?:morning|afternoon|evening|day)`, `have a (?:good|great|nice) \w+`,
+			`(?:great|good|nice|lovely) to (?:meet|hear from|e-?meet|connect with) you`, `hope (?:all is|you're|you are) (?:well|good)`, `great question`, `good question`)),
+		// Agreement reported for someone else ("both said they'd be happy to talk").
+		thirdPerson: regexp.MustCompile(`^\W*(?:\p{L}+\s+){0,2}?(?:both|they|she|he|they'd|she'd|he'd|they're|she's|he's)(?:\s|$)`),
+		// Japanese has no spaces between words: match these without boundaries.
+		jaAgree:       regexp.MustCompile(`大丈夫|問題(?:あり|な)|お願いします|いいです|可能です|参加します|喜んで|空いて|結構です`),
+		jaDecline:     regexp.MustCompile(`申し訳|できません|難しい|都合が悪|無理|お断り|残念`),
 		questionStart: regexp.MustCompile(`^\s*(?:what|which|who|whom|whose|why|how|when|where|is|are|was|were|do|does|did|can|could|would|will|should|may|have|has|any chance|wer|was|wie|wann|warum|worum|welche|qui|que|quoi|quel|quelle|pourquoi|comment|est-ce|qué|quién|cuál|cómo|cuándo|por qué|de qué)` + rb),
 	}
 }
@@ -226,7 +239,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 			hedged = true
 		}
 	}
-	declining := has(r.decline, anyClause)
+	declining := has(r.decline, anyClause) || has(r.jaDecline, anyClause)
 	offersLater := has(r.later, positive)
 	asks := false
 	for i := range clauses {
@@ -318,7 +331,8 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 			return Understanding{Intent: Agree, Time: &t, Slot: 1, Reason: "agrees to the one proposed time"}
 		}
 		if asks {
-			return Understanding{Intent: Agree, Reason: "agrees without picking a time, and asks a question"}
+			// "Happy to chat. Is this a phone call?": the user answers first.
+			return Understanding{Intent: Question, Reason: "agrees in principle but asks a question first"}
 		}
 		if len(slots) > 1 {
 			return Understanding{Intent: Agree, Reason: "agrees without picking one of the proposed slots"}
@@ -494,7 +508,11 @@ func (r *intentReader) clauses(s string, ms []mention) []clause {
 		masked := r.notNegative.ReplaceAllString(c.text, " ")
 		c.negative = r.negative.MatchString(masked) && !(c.question && r.propose.MatchString(c.text) && !r.decline.MatchString(masked))
 		c.hedged = r.hedge.MatchString(c.text)
-		c.agree = r.agree.MatchString(c.text) && !c.hedged
+		plain := r.agreeMask.ReplaceAllString(c.text, " ")
+		c.agree = (r.agree.MatchString(plain) || r.jaAgree.MatchString(plain)) && !c.hedged && !r.thirdPerson.MatchString(plain)
+		if r.jaDecline.MatchString(c.text) {
+			c.negative = true
+		}
 		c.firm = r.firm.MatchString(c.text)
 		c.propose = r.propose.MatchString(c.text)
 	}

@@ -78,6 +78,10 @@ var monthNames = map[string]int{
 	"september": 9, "sep": 9, "sept": 9, "septembre": 9, "septiembre": 9, "setiembre": 9,
 	"october": 10, "oct": 10, "oktober": 10, "okt": 10, "octobre": 10, "octubre": 10,
 	"november": 11, "nov": 11, "novembre": 11, "noviembre": 11,
+	"januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8, // Dutch; the rest are spelled as above
+	// Italian and Portuguese, for out-of-office notices.
+	"gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12,
+	"janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6, "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
 	"december": 12, "dec": 12, "dezember": 12, "dez": 12, "décembre": 12, "decembre": 12, "déc": 12, "diciembre": 12, "dic": 12,
 }
 
@@ -91,6 +95,8 @@ var weekdayNames = map[string]time.Weekday{
 	"friday": time.Friday, "fri": time.Friday, "freitag": time.Friday, "vendredi": time.Friday, "viernes": time.Friday,
 	"saturday": time.Saturday, "samstag": time.Saturday, "sonnabend": time.Saturday, "samedi": time.Saturday, "sábado": time.Saturday, "sabado": time.Saturday,
 	"sunday": time.Sunday, "sonntag": time.Sunday, "dimanche": time.Sunday, "domingo": time.Sunday,
+	"lunedì": time.Monday, "martedì": time.Tuesday, "mercoledì": time.Wednesday, "giovedì": time.Thursday, "venerdì": time.Friday, "sabato": time.Saturday, "domenica": time.Sunday,
+	"maandag": time.Monday, "dinsdag": time.Tuesday, "woensdag": time.Wednesday, "donderdag": time.Thursday, "vrijdag": time.Friday, "zaterdag": time.Saturday, "zondag": time.Sunday,
 }
 
 // zoneNames maps a zone as people write it after a time to an IANA zone. "" means
@@ -107,6 +113,10 @@ var zoneNames = map[string]string{
 	"berlin time": "Europe/Berlin", "paris time": "Europe/Paris", "madrid time": "Europe/Madrid",
 	"bst": "Europe/London", "uk time": "Europe/London", "london time": "Europe/London",
 	"jst": "Asia/Tokyo", "aest": "Australia/Sydney", "aedt": "Australia/Sydney",
+	"太平洋時間": "America/Los_Angeles", "東部時間": "America/New_York", "日本時間": "Asia/Tokyo",
+	// The reader's own zone, which is the account's: "3pm your time".
+	"your time": "local", "your time zone": "local", "your timezone": "local", "deine zeit": "local", "ihrer zeit": "local", "ihre zeit": "local",
+	"votre heure": "local", "heure de chez vous": "local", "tu hora": "local", "su hora": "local", "jouw tijd": "local", "uw tijd": "local",
 	"my time": "", "local time": "", "my local time": "", "my timezone": "", "my time zone": "",
 }
 
@@ -136,6 +146,7 @@ type whenReader struct {
 	weekday, rel, period, monthAlone                                 *regexp.Regexp
 	zone, boundBefore                                                *regexp.Regexp
 	dayRange, oooInclusive, oooReturn, oooThrough                    *regexp.Regexp
+	jaDate, jaClock, oooReturnAfter                                  *regexp.Regexp
 }
 
 // newWhenReader compiles the patterns; Understand and ReturnDate share one copy
@@ -145,29 +156,32 @@ func newWhenReader() *whenReader {
 	days := alternation(weekdayNames)
 	ampm := `(a\.m\.?|p\.m\.?|am\b|pm\b)`
 	return &whenReader{
-		iso:          regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`),
-		monthDay:     regexp.MustCompile(lb + `(?P<m>(` + months + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?)` + rb),
-		dayMonth:     regexp.MustCompile(`\b(?P<m>(\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:of\s+|de\s+)?(` + months + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?)` + rb),
-		slash:        regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
-		dotted:       regexp.MustCompile(`\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?`),
-		ofMonth:      regexp.MustCompile(`\b(?:the\s+|den\s+|le\s+|el\s+)(\d{1,2})(st|nd|rd|th|\.|er)?\b`),
-		rng:          regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:` + ampm + `\s*)?(?:-|–|to|until|till|bis|à|a)\s*(\d{1,2})(?:[:.](\d{2}))?\s*` + ampm + `?`),
-		clockColon:   regexp.MustCompile(`\b(\d{1,2}):(\d{2})(?:\s*` + ampm + `)?`),
-		clockAmPm:    regexp.MustCompile(`\b(\d{1,2})(?:\.(\d{2}))?\s*` + ampm),
-		clockH:       regexp.MustCompile(`\b(\d{1,2})\s?h(\d{2})?\b`),
-		clockUhr:     regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*uhr\b`),
-		clockAt:      regexp.MustCompile(lb + `(?P<m>(at|@|around|um|à|a las|a la|after|before|from|until|till|by|between|ab|bis|nach|vor|après|avant|desde|hasta|antes de|después de)\s+(\d{1,2})(?:\s*o'?clock)?)` + rb),
-		clockWord:    regexp.MustCompile(lb + `(?P<m>noon|midday|mittag|midi|mediodía|mediodia|(\d{1,2})\s*o'?clock)` + rb),
-		weekday:      regexp.MustCompile(lb + `(?P<m>(?:(next|this|coming|nächsten|nächste|kommenden|kommende|diesen|ce|este|el próximo|el proximo|le)\s+)?(` + days + `)(?:\s+(prochain|qui vient|que viene|próximo|proximo))?)` + rb),
-		rel:          regexp.MustCompile(lb + `(?P<m>the day after tomorrow|day after tomorrow|tomorrow|today|tonight|this (?:morning|afternoon|evening)|übermorgen|morgen|heute|après-demain|apres-demain|demain|aujourd'hui|pasado mañana|mañana|hoy)` + rb),
-		period:       regexp.MustCompile(lb + `(?P<m>(?:(?:early|late|later|end of|the end of|beginning of|the beginning of|mid|sometime|some time)\s+)?(?:this|next|the following|the coming|coming)\s+(?:week|month|year|quarter)|(?:in|after)\s+(?:a|one|two|three|four|a few|a couple of|\d+)\s+(?:weeks?|months?|days?)|nächste woche|nächsten monat|la semaine prochaine|le mois prochain|la próxima semana|el próximo mes|la semana que viene|after the holidays|after the new year|the new year|new year)` + rb),
-		monthAlone:   regexp.MustCompile(lb + `(?P<m>(?:in|after|until|from|early|mid|late|end of|the end of|beginning of|im|ab|nach|en|après|después de|despues de)\s+(?:-\s*)?(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))` + rb),
-		dayRange:     regexp.MustCompile(lb + `(?P<m>(?:(` + months + `)\.?\s+)?(\d{1,2})(?:st|nd|rd|th|\.)?\s*(?:-|to|through|thru|bis|au|al)\s*(\d{1,2})(?:st|nd|rd|th|\.|er)?(?:\s*(?:of\s+|de\s+)?(` + months + `)\.?)?)` + rb),
-		oooInclusive: regexp.MustCompile(`^\s*\(?(inclusive|inclus|inclusivement|einschließlich|einschl\.?|inklusive|incluido)`),
-		oooReturn:    regexp.MustCompile(`(back|return|returning|returns|in the office|in office|reachable|available again|wieder|zurück|retour|reviens|rentre|regreso|regresaré|regresare|vuelvo|volveré|volvere|de vuelta|reincorpor)`),
-		oooThrough:   regexp.MustCompile(`(through|thru|bis einschließlich|bis und mit|up to and including)\s*$`),
-		zone:         regexp.MustCompile(`^\s*\(?\s*(` + alternation(zoneNames) + `)` + rb),
-		boundBefore:  regexp.MustCompile(`(after|before|until|till|til|through|thru|by|from|between|not before|no earlier than|later than|earlier than|nach|vor|bis|ab|après|avant|jusqu'à|jusqu'au|jusqu’à|jusqu’au|à partir du|à partir de|después del|después de|despues de|antes del|antes de|hasta el|hasta|a partir del|a partir de|until the|after the|before the)\s+(?:the\s+|dem\s+|den\s+|zum\s+|le\s+|el\s+|on\s+)?$`),
+		iso:            regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`),
+		monthDay:       regexp.MustCompile(lb + `(?P<m>(` + months + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?)` + rb),
+		dayMonth:       regexp.MustCompile(`\b(?P<m>(\d{1,2})(?:st|nd|rd|th|er|\.|º)?\s*(?:of\s+|de\s+)?(` + months + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?)` + rb),
+		slash:          regexp.MustCompile(`\b(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?\b`),
+		dotted:         regexp.MustCompile(`\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?`),
+		ofMonth:        regexp.MustCompile(`\b(?:the\s+|den\s+|le\s+|el\s+)(\d{1,2})(st|nd|rd|th|\.|er)?\b`),
+		rng:            regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:` + ampm + `\s*)?(?:-|–|to|until|till|bis|à|a)\s*(\d{1,2})(?:[:.](\d{2}))?\s*` + ampm + `?`),
+		clockColon:     regexp.MustCompile(`\b(\d{1,2}):(\d{2})(?:\s*` + ampm + `)?`),
+		clockAmPm:      regexp.MustCompile(`\b(\d{1,2})(?:\.(\d{2}))?\s*` + ampm),
+		clockH:         regexp.MustCompile(`\b(\d{1,2})\s?h(\d{2})?\b`),
+		clockUhr:       regexp.MustCompile(`\b(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|uur)\b`),
+		clockAt:        regexp.MustCompile(lb + `(?P<m>(at|@|around|um|om|à|a las|a la|after|before|from|until|till|by|between|ab|bis|nach|vor|après|avant|desde|hasta|antes de|después de)\s+(\d{1,2})(?:\s*o'?clock)?)` + rb),
+		clockWord:      regexp.MustCompile(lb + `(?P<m>noon|midday|mittag|midi|mediodía|mediodia|(\d{1,2})\s*o'?clock)` + rb),
+		weekday:        regexp.MustCompile(lb + `(?P<m>(?:(next|this|coming|nächsten|nächste|kommenden|kommende|diesen|ce|este|el próximo|el proximo|le)\s+)?(` + days + `)(?:\s+(prochain|qui vient|que viene|próximo|proximo))?)` + rb),
+		rel:            regexp.MustCompile(lb + `(?P<m>the day after tomorrow|day after tomorrow|tomorrow|today|tonight|this (?:morning|afternoon|evening)|übermorgen|morgen|heute|après-demain|apres-demain|demain|aujourd'hui|pasado mañana|mañana|hoy)` + rb),
+		period:         regexp.MustCompile(lb + `(?P<m>(?:(?:early|late|later|end of|the end of|beginning of|the beginning of|mid|sometime|some time)\s+)?(?:this|next|the following|the coming|coming)\s+(?:week|month|year|quarter)|(?:in|after)\s+(?:a|one|two|three|four|a few|a couple of|\d+)\s+(?:weeks?|months?|days?)|nächste woche|nächsten monat|la semaine prochaine|le mois prochain|la próxima semana|el próximo mes|la semana que viene|after the holidays|after the new year|the new year|new year)` + rb),
+		monthAlone:     regexp.MustCompile(lb + `(?P<m>(?:in|after|until|from|early|mid|late|end of|the end of|beginning of|im|ab|nach|en|après|después de|despues de)\s+(?:-\s*)?(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))` + rb),
+		oooReturnAfter: regexp.MustCompile(`^\s*(?:[,，]?\s*)?(?:に|より|から|起)?\s*(?:返回|回到|回来|回來|上班|返岗|戻り|戻ります|出社|復帰)`),
+		jaDate:         regexp.MustCompile(`(?:(\d{4})年\s*)?(\d{1,2})月\s*(\d{1,2})[日号號]`),
+		jaClock:        regexp.MustCompile(`(\d{1,2})時(?:(\d{1,2})分|(半))?`),
+		dayRange:       regexp.MustCompile(lb + `(?P<m>(?:(` + months + `)\.?\s+)?(\d{1,2})(?:st|nd|rd|th|\.)?\s*(?:-|to|through|thru|bis|au|al)\s*(\d{1,2})(?:st|nd|rd|th|\.|er)?(?:\s*(?:of\s+|de\s+)?(` + months + `)\.?)?)` + rb),
+		oooInclusive:   regexp.MustCompile(`^\s*\(?(inclusive|inclus|inclusivement|einschließlich|einschl\.?|inklusive|incluido)`),
+		oooReturn:      regexp.MustCompile(`(back|return|returning|returns|in the office|in office|reachable|available again|wieder|zurück|retour|reviens|rentre|regreso|regresaré|regresare|vuelvo|volveré|volvere|de vuelta|reincorpor|rientr|torner|di ritorno|ritorno|de volta|retorn|voltarei)`),
+		oooThrough:     regexp.MustCompile(`(through|thru|bis einschließlich|bis und mit|up to and including)\s*$`),
+		zone:           regexp.MustCompile(`^\s*\(?\s*(` + alternation(zoneNames) + `)` + rb),
+		boundBefore:    regexp.MustCompile(`(after|before|until|till|til|through|thru|by|from|between|not before|no earlier than|later than|earlier than|nach|vor|bis|ab|après|avant|jusqu'à|jusqu'au|jusqu’à|jusqu’au|à partir du|à partir de|después del|después de|despues de|antes del|antes de|hasta el|hasta|a partir del|a partir de|fino al|fino a|fino alle|dal|dalla|até|ate|a partir do|until the|after the|before the|week of|the week of)\s+(?:the\s+|dem\s+|den\s+|zum\s+|le\s+|el\s+|on\s+)?$`),
 	}
 }
 
@@ -222,6 +236,12 @@ func (r *whenReader) mentions(s string) []mention {
 		d, mo, y := atoi(sub(loc, 2)), monthNames[strings.TrimSuffix(sub(loc, 3), ".")], atoi(sub(loc, 4))
 		if validDate(y, mo, d) {
 			add(mention{start: a, end: b, day: dayDate, year: y, month: mo, mday: d})
+		}
+	}
+	for _, loc := range r.jaDate.FindAllStringSubmatchIndex(s, -1) {
+		y, mo, d := atoi(sub(loc, 1)), atoi(sub(loc, 2)), atoi(sub(loc, 3))
+		if validDate(y, mo, d) {
+			add(mention{start: loc[0], end: loc[1], day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
 	for _, loc := range r.slash.FindAllStringSubmatchIndex(s, -1) {
@@ -285,6 +305,13 @@ func (r *whenReader) mentions(s string) []mention {
 	for _, loc := range r.clockAmPm.FindAllStringSubmatchIndex(s, -1) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), sub(loc, 3), false)
 	}
+	for _, loc := range r.jaClock.FindAllStringSubmatchIndex(s, -1) {
+		mi := atoi(sub(loc, 2))
+		if sub(loc, 3) != "" {
+			mi = 30
+		}
+		clock(loc[0], loc[1], atoi(sub(loc, 1)), mi, "", false)
+	}
 	for _, loc := range r.clockUhr.FindAllStringSubmatchIndex(s, -1) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), "", true)
 	}
@@ -308,7 +335,7 @@ func (r *whenReader) mentions(s string) []mention {
 		n := len(out)
 		clock(a, b, atoi(sub(loc, 3)), 0, "", false)
 		switch w := sub(loc, 2); w {
-		case "at", "@", "around", "um", "à", "a las", "a la":
+		case "at", "@", "around", "um", "om", "à", "a las", "a la":
 		default:
 			if len(out) > n {
 				out[len(out)-1].bound = w
@@ -474,7 +501,7 @@ func zoneOf(m mention, loc *time.Location) (*time.Location, bool) {
 	if m.zoneBad {
 		return nil, false
 	}
-	if m.zone == "" {
+	if m.zone == "" || m.zone == "local" {
 		return loc, true
 	}
 	z, err := time.LoadLocation(m.zone)
@@ -515,6 +542,22 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 	d := date.In(loc)
 	today := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 
+	// "Monday, December 14" and "Dec 8 (Tuesday)" name one day: keep the date,
+	// with the weekday's place and bound.
+	for i := 0; i+1 < len(ms); i++ {
+		a, b := ms[i], ms[i+1]
+		if b.start-a.end > 3 || (a.day == dayWeekday) == (b.day == dayWeekday) || a.day == dayNone || b.day == dayNone {
+			continue
+		}
+		if a.day == dayWeekday {
+			b.start, b.bound = a.start, a.bound
+			ms[i+1] = b
+		}
+		ms = append(ms[:i:i], ms[i+1:]...)
+		if a.day != dayWeekday {
+			ms[i] = a
+		}
+	}
 	best, bestRank := time.Time{}, 0
 	for i, m := range ms {
 		if m.day == dayNone || m.period {
@@ -527,6 +570,9 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 		ctx := s[max(0, sentenceStart(s, m.start), m.start-80):m.start]
 		after := s[m.end:min(len(s), m.end+30)]
 		rank, plus := r.returnRank(ctx, m.bound, after)
+		if rank == 0 && r.oooReturnAfter.MatchString(after) {
+			rank = 3 // "将于2026年12月10日返回", "12月10日に戻ります"
+		}
 		// The end of a range: "Dec 1 - 5", "Dec 1 to Dec 5", "vom 1. bis 5."
 		if rank == 0 && i > 0 && ms[i-1].day != dayNone {
 			between := strings.TrimSpace(s[ms[i-1].end:m.start])
@@ -592,11 +638,11 @@ func (r *whenReader) returnRank(before, bound, after string) (rank, plus int) {
 		return 3, 0
 	}
 	switch bound {
-	case "until", "till", "til", "bis", "jusqu'à", "jusqu'au", "jusqu’à", "jusqu’au", "hasta", "hasta el", "until the":
+	case "until", "till", "til", "bis", "jusqu'à", "jusqu'au", "jusqu’à", "jusqu’au", "hasta", "hasta el", "until the", "fino al", "fino a", "até", "ate":
 		return 2, 0
 	case "through", "thru":
 		return 2, 1
-	case "ab", "à partir du", "à partir de", "a partir del", "a partir de":
+	case "ab", "à partir du", "à partir de", "a partir del", "a partir de", "a partir do", "dal", "dalla":
 		return 3, 0
 	case "after", "nach", "après", "después de", "despues de", "después del", "after the":
 		return 1, 1
@@ -617,5 +663,5 @@ func sentenceStart(s string, i int) int {
 
 // normalizeText folds typographic quotes and spaces so patterns stay simple.
 func normalizeText(s string) string {
-	return strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u00a0", " ", "\u202f", " ", "\u2013", "-", "\u2014", " - ", "\r\n", "\n", "\r", "\n").Replace(s)
+	return strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u00a0", " ", "\u202f", " ", "\u2013", "-", "\u2014", " - ", "（", "(", "）", ")", "？", "?", "！", "!", "：", ":", "０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9", "\r\n", "\n", "\r", "\n").Replace(s)
 }
