@@ -16,6 +16,7 @@ type corpusExpect struct {
 	Kind            Kind     `json:"kind"`
 	ReturnDate      *string  `json:"return_date"`
 	BounceOriginal  *string  `json:"bounce_original"`
+	BounceRcpts     []string `json:"bounce_recipients"`
 	NewTextContains []string `json:"new_text_contains"`
 	NewTextExcludes []string `json:"new_text_excludes"`
 	Mentioned       []string `json:"mentioned"`
@@ -100,11 +101,16 @@ func TestCorpus(t *testing.T) {
 		check(name, "return_date", eqPtr(gotReturn, e.ReturnDate), "return date = %s, want %s", show(gotReturn), show(e.ReturnDate))
 
 		var gotOrig *string
+		var gotRcpts []string
 		if m.Bounce != nil {
 			s := m.Bounce.OriginalMessageID
 			gotOrig = &s
+			for _, r := range m.Bounce.Recipients {
+				gotRcpts = append(gotRcpts, strings.ToLower(r.Address))
+			}
 		}
-		check(name, "bounce", eqPtr(gotOrig, e.BounceOriginal), "bounce original = %s, want %s", show(gotOrig), show(e.BounceOriginal))
+		check(name, "bounce", eqPtr(gotOrig, e.BounceOriginal) && strings.Join(gotRcpts, ",") == strings.Join(e.BounceRcpts, ","),
+			"bounce original = %s, recipients %v, want %s, %v", show(gotOrig), gotRcpts, show(e.BounceOriginal), e.BounceRcpts)
 
 		var textMiss []string
 		for _, s := range e.NewTextContains {

@@ -67,7 +67,7 @@ type Message struct {
 	Bounce *Bounce    // set for a delivery status report (also when only delayed)
 	List   bool       // mailing list, newsletter or bulk mail
 
-	Mentioned []mail.Address // name and address pairs written in NewText (not the sender's own; none in automatic mail)
+	Mentioned []mail.Address // name and address pairs written in NewText (not the sender's own; only in human replies)
 	Truncated bool           // the input was longer than ReadOptions.MaxBytes
 }
 
@@ -127,7 +127,7 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 		}
 	}
 	m.List = isList(hdr)
-	if m.Auto == nil && m.Bounce == nil && !m.List {
+	if m.Kind() == KindReply {
 		m.Mentioned = mentionedAddresses(m.NewText, m.From.Address)
 	}
 	return m, nil
