@@ -380,7 +380,7 @@ func (o *Outreach) Approve(ctx context.Context, ids []string, all bool) ([]Done,
 		}
 		for _, q := range qs {
 			if q.Review {
-				d, err := o.review(ctx, tx, q, true, "")
+				d, err := o.reviewAction(ctx, tx, q, true, "")
 				if err != nil {
 					return err
 				}
@@ -421,7 +421,7 @@ func (o *Outreach) Reject(ctx context.Context, ids []string, reason string) ([]D
 		}
 		for _, q := range qs {
 			if q.Review {
-				d, err := o.review(ctx, tx, q, false, reason)
+				d, err := o.reviewAction(ctx, tx, q, false, reason)
 				if err != nil {
 					return err
 				}
@@ -523,8 +523,8 @@ func (o *Outreach) draftFor(ctx context.Context, tx *store.Tx, q QueueID, verb s
 	return m, nil
 }
 
-// review runs the approve or reject action registered for an item's kind.
-func (o *Outreach) review(ctx context.Context, tx *store.Tx, q QueueID, approve bool, reason string) (Done, error) {
+// reviewAction runs the approve or reject action registered for an item's kind.
+func (o *Outreach) reviewAction(ctx context.Context, tx *store.Tx, q QueueID, approve bool, reason string) (Done, error) {
 	item, err := tx.ReviewItem(ctx, q.N)
 	if err != nil {
 		return Done{}, notFound(err, q)

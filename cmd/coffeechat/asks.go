@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coffeechat/coffeechat/outreach"
+)
+
+func (a *app) asksCmd() *cobra.Command {
+	var state string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "asks [--state STATE] [--json]",
+		Short: "The pipeline: every ask, who, via whom, and where it stands",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			rows, err := o.Asks(cmd.Context(), state)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if rows == nil {
+					rows = []outreach.AskRow{}
+				}
+				return a.printJSON(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(a.stdout, "No asks: coffeechat ask intro --via REF --to REF, or ask interview --to REF")
+				return nil
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tKIND\tWHO\tVIA\tSTATE\tLAST ACTIVITY")
+			for _, r := range rows {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Who, dash(r.Via), r.State, r.LastActivity.Local().Format("2006-01-02 15:04"))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "", "only asks in this state")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coffeechat/coffeechat/config"
+	"github.com/coffeechat/coffeechat/outreach"
+	"github.com/coffeechat/coffeechat/store"
+)
+
+// app is one invocation: where it reads and writes, and the global flags.
+type app struct {
+	getenv     func(string) string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+	configPath string
+}
+
+// run parses args and runs one command. Every lookup of the environment goes
+// through getenv, so tests run with their own HOME and XDG folders.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		var h *hintError
+		if !errors.As(err, &h) && isUsageError(err) {
+			return withHint(err, fmt.Sprintf("coffeechat %s --help", strings.TrimPrefix(cmd.CommandPath(), "coffeechat ")))
+		}
+	}
+	return err
+}
+
+// isUsageError tells cobra's flag and argument errors from the commands' own.
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"unknown flag", "unknown shorthand", "unknown command", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "required flag", "arg(s)"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "coffeechat",
+		Short:         "Networking outreach for informational interviews, through your own email",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/coffeechat/config.toml)")
+	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
+		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd())
+	return root
+}
+
+// env is the getenv of this run as a config.Env.
+func (a *app) env() config.Env { return config.Env(a.getenv) }
+
+// cfgPath is --config or the default path.
+func (a *app) cfgPath() (string, error) {
+	if a.configPath != "" {
+		return a.configPath, nil
+	}
+	p, err := a.env().DefaultPath()
+	if err != nil {
+		return "", withHint(fmt.Errorf("find the config: %w", err), "coffeechat --config PATH ...")
+	}
+	return p, nil
+}
+
+// templatesDir is the "templates" folder beside the config file.
+func (a *app) templatesDir(cfgPath string) string {
+	return filepath.Join(filepath.Dir(cfgPath), "templates")
+}
+
+// dbPath is store.path (~ expanded) or $XDG_DATA_HOME/coffeechat/coffeechat.db.
+func (a *app) dbPath(cfg *config.Config) (string, error) {
+	if p := cfg.Store.Path; p != "" {
+		if p == "~" || strings.HasPrefix(p, "~/") {
+			home := a.getenv("HOME")
+			if home == "" {
+				return "", errors.New("store.path starts with ~ but HOME is not set")
+			}
+			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
+		}
+		return p, nil
+	}
+	d, err := a.env().DataDir()
+	if err != nil {
+		return "", fmt.Errorf("store.path: %w", err)
+	}
+	return filepath.Join(d, "coffeechat.db"), nil
+}
+
+// loadConfig reads the config, with advice when it is missing.
+func (a *app) loadConfig() (*config.Config, string, error) {
+	path, err := a.cfgPath()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", withHint(fmt.Errorf("no config at %s", path), "coffeechat init --name \"Your Name\" --email you@example.com")
+	}
+	if err != nil {
+		return nil, "", withHint(fmt.Errorf("config: %w", err), "fix the file, then run the command again")
+	}
+	return cfg, path, nil
+}
+
+// open loads the config, the templates and the database.
+func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
+	cfg, path, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))
+	if err != nil {
+		return nil, nil, withHint(err, "fix the template, or move it out of "+a.templatesDir(path)+" to use the built-in one")
+	}
+	dbPath, err := a.dbPath(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, withHint(fmt.Errorf("no database at %s", dbPath), "coffeechat init")
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger, err := config.NewLogger(a.stderr, cfg.Log)
+	if err != nil {
+		logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+	}
+	// Commands talk to the user on stdout; only warnings and errors go to the log.
+	logger = slog.New(levelFilter{logger.Handler(), slog.LevelWarn})
+	o := outreach.New(db, cfg, tmpl, logger)
+	return o, func() { db.Close() }, nil
+}
+
+// levelFilter drops records below min.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// printJSON writes v as indented JSON on stdout.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
