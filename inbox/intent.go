@@ -71,7 +71,7 @@ type intentReader struct {
 	agree, firm, propose, decline, later *regexp.Regexp
 	anySlot, noneSlot, ordinal, numbered *regexp.Regexp
 	questionStart                        *regexp.Regexp
-	agreeMask, thirdPerson               *regexp.Regexp
+	agreeMask, thirdPerson, handoff      *regexp.Regexp
 	jaAgree, jaDecline                   *regexp.Regexp
 }
 
@@ -131,6 +131,10 @@ func newIntentReader() *intentReader {
 			`(?:great|good|nice|lovely) to (?:meet|hear from|e-?meet|connect with) you`, `hope (?:all is|you're|you are) (?:well|good)`, `great question`, `good question`)),
 		// Agreement reported for someone else ("both said they'd be happy to talk").
 		thirdPerson: regexp.MustCompile(`^\W*(?:\p{L}+\s+){0,2}?(?:both|they|she|he|they'd|she'd|he'd|they're|she's|he's)(?:\s|$)`),
+		// The reply hands the request to someone else: an introduction, not an answer.
+		handoff: w(words(`looping in`, `loop in`, `adding (?:my )?(?:colleague|coworker|co-worker|teammate|assistant|manager|friend)`, `cc'?ing`, `cc'?d`, `copying in`,
+			`introduc(?:e|ing) you to`, `meet \p{L}+`, `forwarding (?:this|your)`, `passing (?:this|you) (?:on|along)`, `you should talk to`, `you should reach out to`,
+			`connect you with`, `put you in touch`, `moving you to bcc`, `to bcc`)),
 		// Japanese has no spaces between words: match these without boundaries.
 		jaAgree:       regexp.MustCompile(`大丈夫|問題(?:あり|な)|お願いします|いいです|可能です|参加します|喜んで|空いて|結構です`),
 		jaDecline:     regexp.MustCompile(`申し訳|できません|難しい|都合が悪|無理|お断り|残念`),
@@ -293,7 +297,12 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 		return Understanding{Intent: Agree, Reason: "agrees, flexible on time, but no slots were proposed"}
 	}
 
-	// 4. Declines and rejections without a usable time.
+	// 4. Handed to someone else ("Adding my colleague Tom… Tom, could you…").
+	if has(r.handoff, anyClause) {
+		return Understanding{Intent: Unclear, Reason: "hands the request to someone else"}
+	}
+
+	// 5. Declines and rejections without a usable time.
 	if len(good) > 0 {
 		// Times named, but none definite or matching: an alternative without a start.
 		return Understanding{Intent: ProposeTime, Reason: "suggests " + quoteList(good) + " without a definite start"}
@@ -324,7 +333,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 		return Understanding{Intent: ProposeTime, Reason: "asks to talk later, without a definite start"}
 	}
 
-	// 5. Agreement without a time.
+	// 6. Agreement without a time.
 	if agreeing && !hedged {
 		if len(slots) == 1 {
 			t := slots[0]

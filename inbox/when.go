@@ -584,8 +584,8 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 			continue
 		}
 		day = day.AddDate(0, 0, plus)
-		if day.Before(today) {
-			continue
+		if day.Before(today) || m.year == 0 && day.After(today.AddDate(0, 6, 0)) {
+			continue // past, or a yearless date that only fits next year's calendar
 		}
 		if rank > bestRank {
 			best, bestRank = day, rank
