@@ -27,10 +27,11 @@ const (
 	TmplThanks           = "thanks"
 	TmplCloseLoop        = "close_loop"
 	TmplInviteNote       = "invite_note" // the text above an invitation
+	TmplIntroReply       = "intro_reply" // the interview request answering an introduction
 )
 
 // TemplateNames lists every template, in a stable order.
-var TemplateNames = []string{TmplIntroRequest, TmplInterviewRequest, TmplFollowup, TmplThanks, TmplCloseLoop, TmplInviteNote}
+var TemplateNames = []string{TmplIntroRequest, TmplInterviewRequest, TmplFollowup, TmplThanks, TmplCloseLoop, TmplInviteNote, TmplIntroReply}
 
 // Person is someone a template talks about.
 type Person struct {
@@ -211,6 +212,7 @@ A file here named after a template replaces the built-in one:
   thanks.tmpl             thank-you after the conversation
   close_loop.tmpl         telling the connector how it went
   invite_note.tmpl        the text above a calendar invitation
+  intro_reply.tmpl        answering an introduction: thanks the connector (moved to Bcc), asks the target
 
 Each file is a Go text/template: a header block (only "Subject: ...") then a
 blank line, then the body. "coffeechat init --write-templates" copies the

@@ -1,0 +1,332 @@
+package outreach
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/coffeechat/coffeechat/calendar"
+	"github.com/coffeechat/coffeechat/inbox"
+	"github.com/coffeechat/coffeechat/mailer"
+	"github.com/coffeechat/coffeechat/store"
+)
+
+// MaxApplyAttempts is how many times a message may fail to apply before it
+// is set aside as a review item, so that it cannot stop the inbox.
+const MaxApplyAttempts = 3
+
+// InboxSink is the workflow's side of the inbox watcher (inbox.Sink): it
+// says which messages may matter, and applies them with the checkpoint in
+// one transaction per batch.
+type InboxSink struct {
+	o *Outreach
+
+	mu       sync.Mutex
+	idx      *candidateIndex
+	failures map[string]int // Message-ID → failed attempts (this process)
+}
+
+// candidateIndex is what Candidate decides from, loaded from the database
+// at each catch-up and after each batch that stored something.
+type candidateIndex struct {
+	own          string
+	sent         map[string]bool // our Message-IDs
+	counterparts map[string]bool // connectors and targets of open asks
+	connectors   map[string]bool // connectors of open intro asks
+}
+
+// InboxSink returns the sink the inbox watcher feeds.
+func (o *Outreach) InboxSink() *InboxSink {
+	return &InboxSink{o: o, failures: map[string]int{}}
+}
+
+var _ inbox.Sink = (*InboxSink)(nil)
+
+// loadIndex reads the candidate index.
+func (s *InboxSink) loadIndex(ctx context.Context) error {
+	idx := &candidateIndex{own: strings.ToLower(strings.TrimSpace(s.o.Cfg.Account.Email)), connectors: map[string]bool{}}
+	err := s.o.DB.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if idx.sent, err = tx.OutgoingMessageIDs(ctx); err != nil {
+			return err
+		}
+		if idx.counterparts, err = tx.CounterpartAddresses(ctx); err != nil {
+			return err
+		}
+		intros, err := tx.Asks(ctx, store.AskFilter{Kind: store.KindIntro, OpenOnly: true})
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for _, a := range intros {
+			ids = append(ids, a.ConnectorID)
+		}
+		people, err := tx.ContactsByID(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, c := range people {
+			for _, e := range c.Emails {
+				idx.connectors[e] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load inbox index: %w", err)
+	}
+	s.mu.Lock()
+	s.idx = idx
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *InboxSink) index(ctx context.Context) (*candidateIndex, error) {
+	s.mu.Lock()
+	idx := s.idx
+	s.mu.Unlock()
+	if idx != nil {
+		return idx, nil
+	}
+	if err := s.loadIndex(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idx, nil
+}
+
+// Checkpoint implements inbox.Sink. since is the first send of the oldest
+// open ask, less a day; it also refreshes what Candidate knows.
+func (s *InboxSink) Checkpoint(ctx context.Context, mailbox string) (inbox.Checkpoint, time.Time, error) {
+	if err := s.loadIndex(ctx); err != nil {
+		return inbox.Checkpoint{}, time.Time{}, err
+	}
+	var cp store.Checkpoint
+	var since time.Time
+	err := s.o.DB.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if cp, err = tx.Checkpoint(ctx, mailbox); err != nil {
+			return err
+		}
+		since, err = tx.OldestOpenSend(ctx)
+		return err
+	})
+	if err != nil {
+		return inbox.Checkpoint{}, time.Time{}, err
+	}
+	if !since.IsZero() {
+		since = since.Add(-24 * time.Hour)
+	}
+	return inbox.Checkpoint{UIDValidity: cp.UIDValidity, LastUID: imap.UID(cp.LastUID)}, since, nil
+}
+
+// Hints implements inbox.Sink: our Message-ID domain and the counterparts.
+func (s *InboxSink) Hints(ctx context.Context) (inbox.Hints, error) {
+	idx, err := s.index(ctx)
+	if err != nil {
+		return inbox.Hints{}, err
+	}
+	h := inbox.Hints{MessageIDDomain: mailer.DomainOf(s.o.Cfg.Account.Email)}
+	for a := range idx.counterparts {
+		h.Addresses = append(h.Addresses, a)
+	}
+	return h, nil
+}
+
+// Candidate implements inbox.Sink, from the headers alone: not from the
+// user; and threaded on one of our Message-IDs, or from a counterpart of an
+// open ask, or shaped like a delivery report.
+func (s *InboxSink) Candidate(ctx context.Context, h *inbox.Headers) (bool, error) {
+	idx, err := s.index(ctx)
+	if err != nil {
+		return false, err
+	}
+	return idx.candidate(h), nil
+}
+
+func (idx *candidateIndex) candidate(h *inbox.Headers) bool {
+	from := ""
+	if h.From != nil {
+		from = strings.ToLower(h.From.Address)
+	}
+	if from != "" && from == idx.own {
+		return false
+	}
+	if idx.sent[h.InReplyTo] {
+		return true
+	}
+	for _, r := range h.References {
+		if idx.sent[r] {
+			return true
+		}
+	}
+	if idx.counterparts[from] {
+		return true
+	}
+	local, _, _ := strings.Cut(from, "@")
+	if local == "mailer-daemon" || local == "postmaster" || strings.HasPrefix(local, "mailer-daemon") {
+		return true
+	}
+	ct := strings.ToLower(h.ContentType)
+	return strings.HasPrefix(ct, "multipart/report")
+}
+
+// Apply implements inbox.Sink: in one transaction, every message not seen
+// before is read, classified, matched, stored when it belongs to an ask and
+// acted on; then the checkpoint moves to cp. A message that keeps failing is
+// set aside as a review item after MaxApplyAttempts.
+func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoint, msgs []inbox.Fetched) error {
+	o := s.o
+	busy, err := s.busyFor(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	stored := 0
+	var setAside []string
+	err = o.DB.Update(ctx, func(tx *store.Tx) error {
+		stored, setAside = 0, nil
+		for i := range msgs {
+			f := &msgs[i]
+			id := f.MessageID
+			if id == "" {
+				id = syntheticID(f.Raw)
+			}
+			seen, err := tx.HasMessageID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if seen {
+				continue
+			}
+			src := incoming{mailbox: mailbox, uidValidity: cp.UIDValidity, uid: uint32(f.UID), messageID: id, raw: f.Raw, busy: busy}
+			var kept bool
+			err = tx.Savepoint(ctx, "inbox_apply", func() error {
+				var err error
+				kept, err = o.applyOne(ctx, tx, src)
+				return err
+			})
+			if err == nil {
+				if kept {
+					stored++
+				}
+				continue
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.failures[id]++
+			n := s.failures[id]
+			s.mu.Unlock()
+			if n < MaxApplyAttempts {
+				return fmt.Errorf("message <%s> (UID %d, attempt %d of %d): %w", id, f.UID, n, MaxApplyAttempts, err)
+			}
+			if err := o.setAside(ctx, tx, f, id, err); err != nil {
+				return err
+			}
+			setAside = append(setAside, id)
+		}
+		return tx.SetCheckpoint(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID))
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range setAside {
+		o.Log.Error("message set aside after repeated failures; see the queue", "message_id", id, "attempts", MaxApplyAttempts)
+		s.mu.Lock()
+		delete(s.failures, id)
+		s.mu.Unlock()
+	}
+	if stored > 0 {
+		o.Log.Info("inbox applied", "stored", stored, "last_uid", cp.LastUID)
+		return s.loadIndex(ctx)
+	}
+	return nil
+}
+
+// applyOne decides and, when the message belongs to an ask, acts. kept
+// tells whether it was stored.
+func (o *Outreach) applyOne(ctx context.Context, tx *store.Tx, src incoming) (kept bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			kept, err = false, fmt.Errorf("reading the message crashed: %v", r)
+		}
+	}()
+	d, err := o.decide(ctx, tx, src.raw)
+	if err != nil {
+		return false, err
+	}
+	if d.own || d.m == nil || (d.kind == inbox.KindUnrelated && d.msg.Bounce == nil) {
+		o.Log.Debug("inbox: not ours", "message_id", src.messageID, "reason", d.reason)
+		return false, nil
+	}
+	if err := o.act(ctx, tx, d, src); err != nil {
+		return false, fmt.Errorf("apply %s to ask %d: %w", d.kind, d.m.ask.ID, err)
+	}
+	o.Log.Info("inbox: matched", "message_id", src.messageID, "ask", d.m.ask.ID, "kind", d.kind, "by", d.m.by, "reason", d.reason)
+	return true, nil
+}
+
+// setAside records a message that could not be applied as a review item.
+func (o *Outreach) setAside(ctx context.Context, tx *store.Tx, f *inbox.Fetched, id string, cause error) error {
+	from := ""
+	if f.From != nil {
+		from = f.From.Address
+	}
+	detail, _ := json.Marshal(map[string]any{
+		"message_id": id, "uid": f.UID, "from": from, "subject": f.Subject, "error": cause.Error(),
+	})
+	return tx.InsertReviewItem(ctx, &store.ReviewItem{Kind: "set_aside",
+		Summary: fmt.Sprintf("Could not apply a message from %s (%q): %v", from, f.Subject, cause), Detail: string(detail)})
+}
+
+// syntheticID stands in for a missing Message-ID: the same bytes give the
+// same id, so dedupe still works.
+func syntheticID(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return "sha256-" + hex.EncodeToString(sum[:12]) + "@coffeechat.invalid"
+}
+
+// busyFor reads availability.busy when a message of the batch comes from the
+// connector of an open intro ask (an introduction drafts a request with
+// slots); other batches need no busy time. It never runs in a transaction.
+func (s *InboxSink) busyFor(ctx context.Context, msgs []inbox.Fetched) ([]calendar.Interval, error) {
+	o := s.o
+	if len(o.Cfg.Availability.Busy) == 0 || len(msgs) == 0 {
+		return nil, nil
+	}
+	idx, err := s.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	need := false
+	for _, f := range msgs {
+		if f.From != nil && idx.connectors[strings.ToLower(f.From.Address)] {
+			need = true
+		}
+	}
+	if !need {
+		return nil, nil
+	}
+	av, err := Availability(o.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	now := o.now()
+	busy, errs := calendar.LoadBusy(ctx, nil, o.Cfg.Availability.Busy, now, now.Add(av.Horizon+24*time.Hour))
+	if len(errs) > 0 {
+		// A broken busy calendar must not stop the inbox: the slots are a
+		// proposal the user approves.
+		o.Log.Warn("busy calendar unreadable; proposing slots without it", "err", errors.Join(errs...))
+	}
+	return busy, nil
+}

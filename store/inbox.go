@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Checkpoint is how far the inbox watcher has read one mailbox.
+type Checkpoint struct {
+	Mailbox     string
+	UIDValidity uint32
+	LastUID     uint32
+	UpdatedAt   time.Time
+}
+
+// Checkpoint returns the checkpoint of mailbox; a mailbox never read gives
+// the zero Checkpoint (UIDValidity 0) and no error.
+func (tx *Tx) Checkpoint(ctx context.Context, mailbox string) (Checkpoint, error) {
+	cp := Checkpoint{Mailbox: mailbox}
+	var at sql.NullString
+	err := tx.queryRow(ctx, `SELECT uidvalidity, last_uid, updated_at FROM checkpoints WHERE mailbox = ?`, mailbox).
+		Scan(&cp.UIDValidity, &cp.LastUID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Checkpoint{Mailbox: mailbox}, nil
+	}
+	if err != nil {
+		return cp, fmt.Errorf("checkpoint of %s: %w", mailbox, err)
+	}
+	cp.UpdatedAt, err = parseTime(at)
+	return cp, err
+}
+
+// SetCheckpoint records how far mailbox has been read.
+func (tx *Tx) SetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	_, err := tx.exec(ctx, `INSERT INTO checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
+		updated_at = excluded.updated_at`, mailbox, uidValidity, lastUID, FormatTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("set checkpoint of %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// HasMessageID reports whether any message (either direction) with this
+// Message-ID is stored: the inbox's dedupe.
+func (tx *Tx) HasMessageID(ctx context.Context, msgID string) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM messages WHERE message_id = ?`, strings.Trim(msgID, "<> ")).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up message <%s>: %w", msgID, err)
+	}
+	return n > 0, nil
+}
+
+// OutgoingByMessageID returns the outgoing message with this Message-ID, or
+// ErrNotFound.
+func (tx *Tx) OutgoingByMessageID(ctx context.Context, msgID string) (*Message, error) {
+	msgID = strings.Trim(msgID, "<> ")
+	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE message_id = ? AND direction = 'out'`, msgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("outgoing message <%s>: %w", msgID, ErrNotFound)
+	}
+	return m, err
+}
+
+// OutgoingMessageIDs returns the Message-IDs of every outgoing message that
+// has left or may have left (not drafts, approved or rejected ones): what a
+// reply can refer to.
+func (tx *Tx) OutgoingMessageIDs(ctx context.Context) (map[string]bool, error) {
+	rows, err := tx.query(ctx, `SELECT message_id FROM messages WHERE direction = 'out' AND message_id IS NOT NULL
+		AND state IN ('sending', 'sent', 'uncertain', 'failed', 'stale')`)
+	if err != nil {
+		return nil, fmt.Errorf("outgoing message ids: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// CounterpartAddresses returns every address of the connectors and targets
+// of open asks, lower-case: the people whose mail may be a reply.
+func (tx *Tx) CounterpartAddresses(ctx context.Context) (map[string]bool, error) {
+	rows, err := tx.query(ctx, `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
+		ON e.contact_id = a.connector_id OR e.contact_id = a.target_id
+		WHERE a.state IN `+openStatesSQL)
+	if err != nil {
+		return nil, fmt.Errorf("counterpart addresses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out[e] = true
+	}
+	return out, rows.Err()
+}
+
+// AsksOfAddress returns the asks (any state) whose connector or target owns
+// address, oldest first.
+func (tx *Tx) AsksOfAddress(ctx context.Context, address string) ([]*Ask, error) {
+	id, err := tx.contactIDByEmail(ctx, address)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT `+askCols+` FROM asks WHERE connector_id = ?1 OR target_id = ?1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("asks of %s: %w", address, err)
+	}
+	defer rows.Close()
+	var out []*Ask
+	for rows.Next() {
+		a, err := scanAsk(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// FirstSentAt returns when the first message of ask left (zero: none yet).
+func (tx *Tx) FirstSentAt(ctx context.Context, askID int64) (time.Time, error) {
+	var at sql.NullString
+	if err := tx.queryRow(ctx, `SELECT MIN(sent_at) FROM messages WHERE ask_id = ? AND direction = 'out'`, askID).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("first send of ask %d: %w", askID, err)
+	}
+	return parseTime(at)
+}
+
+// OldestOpenSend returns the first send of the oldest open ask that has sent
+// anything (zero when no open ask has).
+func (tx *Tx) OldestOpenSend(ctx context.Context) (time.Time, error) {
+	var at sql.NullString
+	err := tx.queryRow(ctx, `SELECT MIN(m.sent_at) FROM messages m JOIN asks a ON a.id = m.ask_id
+		WHERE m.direction = 'out' AND m.sent_at IS NOT NULL AND a.state IN `+openStatesSQL).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("oldest open send: %w", err)
+	}
+	return parseTime(at)
+}
+
+// InterviewByUID returns the interview with this iCalendar UID, or ErrNotFound.
+func (tx *Tx) InterviewByUID(ctx context.Context, uid string) (*Interview, error) {
+	var iv Interview
+	var start, end, created, updated sql.NullString
+	err := tx.queryRow(ctx, `SELECT id, ask_id, uid, sequence, start_at, end_at, status, organizer, location, synced_seq,
+		created_at, updated_at FROM interviews WHERE uid = ?`, uid).Scan(&iv.ID, &iv.AskID, &iv.UID, &iv.Sequence,
+		&start, &end, &iv.Status, &iv.Organizer, &iv.Location, &iv.SyncedSeq, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("interview %s: %w", uid, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("interview %s: %w", uid, err)
+	}
+	for _, p := range []struct {
+		dst *time.Time
+		src sql.NullString
+	}{{&iv.Start, start}, {&iv.End, end}, {&iv.CreatedAt, created}, {&iv.UpdatedAt, updated}} {
+		if *p.dst, err = parseTime(p.src); err != nil {
+			return nil, err
+		}
+	}
+	return &iv, nil
+}
+
+// InboxSyncedKey is the daemon_state key holding when the inbox watcher last
+// caught up (RFC 3339 UTC), for `status`.
+const InboxSyncedKey = "inbox_synced_at"
+
+// SetInboxSyncedAt records when the inbox watcher last caught up.
+func (tx *Tx) SetInboxSyncedAt(ctx context.Context, at time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		InboxSyncedKey, FormatTime(at), FormatTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("record inbox sync: %w", err)
+	}
+	return nil
+}
+
+// InboxSyncedAt returns when the inbox watcher last caught up (zero: never).
+func (tx *Tx) InboxSyncedAt(ctx context.Context) (time.Time, error) {
+	var v sql.NullString
+	err := tx.queryRow(ctx, `SELECT value FROM daemon_state WHERE key = ?`, InboxSyncedKey).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("inbox sync time: %w", err)
+	}
+	return parseTime(v)
+}
+
+// Savepoint runs fn inside a SAVEPOINT of tx: when fn fails, what it wrote
+// is undone and the rest of the transaction stays. name must be an SQL
+// identifier.
+func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error {
+	if _, err := tx.exec(ctx, `SAVEPOINT `+name); err != nil {
+		return fmt.Errorf("savepoint %s: %w", name, err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := tx.exec(ctx, `ROLLBACK TO `+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to %s: %w", name, rerr))
+		}
+		tx.exec(ctx, `RELEASE `+name)
+		return err
+	}
+	if _, err := tx.exec(ctx, `RELEASE `+name); err != nil {
+		return fmt.Errorf("release %s: %w", name, err)
+	}
+	return nil
+}
