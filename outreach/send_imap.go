@@ -69,8 +69,8 @@ func (o *Outreach) PendingSentCopies(ctx context.Context) (int, error) {
 // smtp.save_sent says: "always" appends, "never" skips, "auto" (the default)
 // skips providers that file sent mail themselves. The exact bytes sent are
 // appended, flagged \Seen. At most limit are done; it stops at the first
-// IMAP error (the rest stay pending and are retried later). sent may be nil
-// only with save_sent = "never".
+// IMAP error (the rest stay pending and are retried later). With sent nil
+// (no IMAP server configured) every copy is skipped.
 func (o *Outreach) FileSentCopies(ctx context.Context, sent SentFolder, limit int) (int, error) {
 	mode := strings.ToLower(strings.TrimSpace(o.Cfg.SMTP.SaveSent))
 	var ms []*store.Message
@@ -88,7 +88,7 @@ func (o *Outreach) FileSentCopies(ctx context.Context, sent SentFolder, limit in
 		case mode == config.SaveSentNever:
 			state, note = store.CopySkipped, "smtp.save_sent = never"
 		case sent == nil:
-			return done, fmt.Errorf("file sent copy of message %d: no IMAP connection", m.ID)
+			state, note = store.CopySkipped, "no IMAP server configured"
 		case mode != config.SaveSentAlways && sent.FilesItself():
 			state, note = store.CopySkipped, "the provider files sent mail itself"
 		default:
