@@ -28,6 +28,8 @@ type Outreach struct {
 	// it. The daemon's parts register their kinds here; a kind with no
 	// approve action is refused with advice, and reject dismisses by default.
 	Review map[string]ReviewAction
+
+	busy busyCache // availability.busy, read ahead of transactions (invite_busy.go)
 }
 
 // New returns an Outreach with the clock and logger defaulted.
