@@ -341,10 +341,10 @@ func (o *Outreach) calendarMessageTx(ctx context.Context, tx *store.Tx, ask *sto
 		AskID: ask.ID, Direction: store.Out, Purpose: purpose, State: store.MsgDraft,
 		MessageID: mailer.NewMessageID(mailer.DomainOf(o.Cfg.Account.Email)),
 		InReplyTo: inReplyTo, References: refs,
-		From:      FormatAddress(o.Cfg.Account.Name, o.Cfg.Account.Email),
-		To:        to, Subject: subject,
-		Body:      calendar.InviteText(ev, o.Cfg.Location(), note),
-		Calendar:  ics, CalendarMethod: method,
+		From: FormatAddress(o.Cfg.Account.Name, o.Cfg.Account.Email),
+		To:   to, Subject: subject,
+		Body:     calendar.InviteText(ev, o.Cfg.Location(), note),
+		Calendar: ics, CalendarMethod: method,
 	}
 	if o.Cfg.Calendar.AutoInvite {
 		m.State, m.Auto, m.ApprovedAt = store.MsgApproved, true, tx.Now()
