@@ -257,7 +257,7 @@ func (o *Outreach) calRequestTx(ctx context.Context, tx *store.Tx, ask *store.As
 			note = fmt.Sprintf("; our unsent invite (interview %d) dropped", ours.ID)
 		} else {
 			note = fmt.Sprintf("; our invite (interview %d) had already gone", ours.ID)
-			d, _ := json.Marshal(PickTime{Reason: "they sent their own invitation after ours", Asked: s.Start, Candidates: []store.Slot{s}, ReplyTo: in.ID, Interview: ours.ID})
+			d, _ := json.Marshal(PickTime{Reason: theirInviteAfterOurs, Asked: s.Start, Candidates: []store.Slot{s}, ReplyTo: in.ID, Interview: ours.ID})
 			item := &store.ReviewItem{AskID: ask.ID, MessageID: in.ID, Kind: ReviewCounter, Detail: string(d),
 				Summary: fmt.Sprintf("they sent their own invitation for %s after ours for %s: cancel ours with `coffeechat interview cancel %d` (approve does that), or reject to keep both",
 					FormatSlot(s, loc), FormatSlot(slotOf(ours), loc), ours.ID)}
@@ -285,6 +285,10 @@ func (o *Outreach) calRequestTx(ctx context.Context, tx *store.Tx, ask *store.As
 	return tx.SetAskStateFor(ctx, ask.ID, store.AskScheduled, "invite received",
 		fmt.Sprintf("their invitation for %s linked as interview %d%s", FormatSlot(s, loc), iv.ID, note), in.ID)
 }
+
+// theirInviteAfterOurs is the reason of a counter item for their own
+// invitation arriving after ours had left: approving it cancels ours.
+const theirInviteAfterOurs = "they sent their own invitation after ours"
 
 // calendarSent reports whether a calendar message of the ask has left (or
 // may have).
