@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,15 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	configPath string
+	now        func() time.Time // the clock of this run (clock.go); use a.clock()
+}
+
+// clock is the now func every command and the daemon use (see clock.go).
+func (a *app) clock() func() time.Time {
+	if a.now == nil {
+		a.now = newClock(a.getenv)
+	}
+	return a.now
 }
 
 // run parses args and runs one command. Every lookup of the environment goes
@@ -68,7 +78,7 @@ func (a *app) rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/coffeechat/config.toml)")
 	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
-		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd())
+		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd())
 	return root
 }
 
@@ -155,6 +165,8 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	// Commands talk to the user on stdout; only warnings and errors go to the log.
 	logger = slog.New(levelFilter{logger.Handler(), slog.LevelWarn})
 	o := outreach.New(db, cfg, tmpl, logger)
+	db.Now, o.Now = a.clock(), a.clock()
+	o.RegisterSendReviews()
 	return o, func() { db.Close() }, nil
 }
 

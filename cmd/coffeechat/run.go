@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coffeechat/coffeechat/config"
+	"github.com/coffeechat/coffeechat/daemon"
+	"github.com/coffeechat/coffeechat/mailer"
+	"github.com/coffeechat/coffeechat/outreach"
+	"github.com/coffeechat/coffeechat/store"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "The daemon, in the foreground: sends approved mail, watches the inbox, follows up",
+		Long: `coffeechat run is the daemon. It sends approved mail inside the sending window and
+limits, watches the inbox for replies, and takes the scheduled steps. One runs per
+database. SIGHUP reloads the config; SIGINT or SIGTERM stop it within a few seconds
+(an SMTP transaction in flight is finished first).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runDaemon(cmd.Context()) },
+	}
+}
+
+// runDaemon is `coffeechat run`: the lock, the database, and the loops of
+// buildLoops under daemon.Daemon until ctx ends.
+func (a *app) runDaemon(ctx context.Context) error {
+	cfg, _, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckServers(); err != nil {
+		return withHint(fmt.Errorf("config: %w", err), "fill in the [smtp] and [imap] sections, then `coffeechat doctor`")
+	}
+	log, err := config.NewLogger(a.stderr, cfg.Log)
+	if err != nil {
+		return withHint(fmt.Errorf("config: %w", err), "fix [log] in the config")
+	}
+	dbPath, err := a.dbPath(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		return withHint(fmt.Errorf("no database at %s", dbPath), "coffeechat init")
+	}
+	lock, err := daemon.Acquire(dbPath)
+	if err != nil {
+		var le *daemon.LockError
+		if errors.As(err, &le) {
+			return withHint(err, "coffeechat status")
+		}
+		return err
+	}
+	defer lock.Release()
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.Now = a.clock()
+
+	log.Info("coffeechat run", "pid", os.Getpid(), "db", dbPath, "account", cfg.Account.Email)
+	d := &daemon.Daemon{
+		Log:   log,
+		Build: func(ctx context.Context) ([]daemon.Loop, error) { return a.buildLoops(ctx, db, log) },
+	}
+	err = d.Run(ctx)
+	log.Info("coffeechat run stopped")
+	return err
+}
+
+// buildLoops makes every loop of the daemon from a freshly loaded config (at
+// start and on each reload). The list below is the whole daemon: each part
+// adds its loop here.
+func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([]daemon.Loop, error) {
+	cfg, path, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckServers(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if p, err := a.dbPath(cfg); err == nil && p != db.Path() {
+		log.Warn("store.path changed; it takes effect at the next start", "running", db.Path(), "configured", p)
+	}
+	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))
+	if err != nil {
+		return nil, err
+	}
+	o := outreach.New(db, cfg, tmpl, log)
+	o.Now = a.clock()
+	o.RegisterSendReviews()
+
+	loops := []daemon.Loop{
+		a.senderLoop(o, cfg, log),
+		// The inbox watcher, the scheduler and the calendar sync join here.
+	}
+	return loops, nil
+}
+
+// senderLoop sends approved mail (daemon.Sender).
+func (a *app) senderLoop(o *outreach.Outreach, cfg *config.Config, log *slog.Logger) daemon.Loop {
+	s := &daemon.Sender{
+		O:    o,
+		SMTP: mailer.NewClient(cfg.SMTP, log),
+		Log:  log.With("loop", "sender"),
+	}
+	if cfg.IMAP.Host != "" {
+		s.DialSent = daemon.DialIMAPSent(o, log)
+	}
+	return s
+}
