@@ -112,7 +112,7 @@ func newIntentReader() *intentReader {
 			`not taking`, `no longer at`, `no longer with`, `no longer work`, `left the company`, `not interested`, `decline`, `too busy`, `don't have (?:the )?(?:time|bandwidth|capacity)`,
 			`not the right person`, `not available`, `regret`, `afraid not`, `sadly`, `have to say no`, `going to pass`, `not in a position`, `swamped`,
 			`leider`, `keine zeit`, `nicht möglich`, `kann nicht`, `muss absagen`, `absagen`, `malheureusement`, `je ne peux pas`, `pas disponible`, `désolé`, `désolée`, `pas possible`,
-			`n't the right person`, `n't think i'm the right person`, `wrong person`, `moved (?:out of|on from|away from)`, `no longer (?:in|do|work)`, `not my area`,
+			`(?:isn't|is not|aren't) the right person`, `(?:don't|do not) think i'm the right (?:person|fit|contact)`, `not the right (?:fit|contact)`, `wrong person`, `moved (?:out of|on from|away from)`, `no longer (?:in|do|work)`, `not my area`,
 			`helaas`, `kan niet`, `geen tijd`, `lo siento`, `no puedo`, `lamentablemente`, `desafortunadamente`, `no me es posible`, `no estoy disponible`)),
 		later: w(words(`try me`, `reach out again`, `ping me`, `follow up`, `check back`, `circle back`, `get back in touch`, `contact me again`, `ask me again`, `later`, `another time`,
 			`once things`, `when things`, `after (?:the|my)`, `in a few weeks`, `in a couple`, `next month`, `next quarter`, `next year`, `new year`, `in (?:january|february|march|april|may|june|july|august|september|october|november|december)`,
@@ -186,17 +186,25 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 		return Understanding{Intent: Unclear, Reason: "the reply has no new text"}
 	}
 	ms := r.when.mentions(s)
-	clauses := r.clauses(s, ms)
+	mask := make([]bool, len(s)) // bytes inside a date or time mention
+	for _, m := range ms {
+		for i := m.start; i < m.end; i++ {
+			mask[i] = true
+		}
+	}
+	clauses := r.clauses(s, mask)
 
 	// Candidates, per clause.
 	var good, rejected []candidate
+	next := 0 // mentions and clauses are both in text order
 	for ci := range clauses {
 		c := &clauses[ci]
 		var inClause []mention
-		for _, m := range ms {
-			if m.start >= c.start && m.start < c.start+len(c.text) {
-				inClause = append(inClause, m)
+		for next < len(ms) && ms[next].start < c.start+len(c.text) {
+			if ms[next].start >= c.start {
+				inClause = append(inClause, ms[next])
 			}
+			next++
 		}
 		for _, cand := range group(inClause, c) {
 			if c.negative {
@@ -212,7 +220,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	var rejectedPick bool
 	for ci := range clauses {
 		c := &clauses[ci]
-		for _, n := range r.slotNumbers(c, ms, len(slots)) {
+		for _, n := range r.slotNumbers(c, mask, len(slots)) {
 			if c.negative {
 				rejectedPick = true
 				continue
@@ -474,15 +482,8 @@ func (r *intentReader) readCandidates(good []candidate, date time.Time, loc *tim
 
 // clauses cuts s at sentence ends (outside date and time mentions) and at
 // contrast words, and marks each clause.
-func (r *intentReader) clauses(s string, ms []mention) []clause {
-	inMention := func(i int) bool {
-		for _, m := range ms {
-			if i >= m.start && i < m.end {
-				return true
-			}
-		}
-		return false
-	}
+func (r *intentReader) clauses(s string, mask []bool) []clause {
+	inMention := func(i int) bool { return mask[i] }
 	var cuts []int // indexes where a new clause starts
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -743,19 +744,12 @@ func resolve(c candidate, date time.Time, loc *time.Location) (time.Time, bool) 
 }
 
 // slotNumbers finds slot picks by number in a clause ("the second one", "option 2").
-func (r *intentReader) slotNumbers(c *clause, ms []mention, n int) []int {
+func (r *intentReader) slotNumbers(c *clause, mask []bool, n int) []int {
 	if n == 0 {
 		return nil
 	}
 	var out []int
-	inMention := func(i int) bool {
-		for _, m := range ms {
-			if i >= m.start && i < m.end {
-				return true
-			}
-		}
-		return false
-	}
+	inMention := func(i int) bool { return mask[i] }
 	for _, loc := range r.ordinal.FindAllStringSubmatchIndex(c.text, -1) {
 		w := c.text[loc[2]:loc[3]]
 		noun := ""
@@ -841,7 +835,11 @@ func hasNegativeAfterPositive(cs []clause) bool {
 
 func quoteList(cs []candidate) string {
 	var parts []string
-	for _, c := range cs {
+	for i, c := range cs {
+		if i == 3 {
+			parts = append(parts, "…")
+			break
+		}
 		parts = append(parts, fmt.Sprintf("%q", c.String()))
 	}
 	return strings.Join(parts, ", ")

@@ -144,7 +144,7 @@ type whenReader struct {
 	iso, monthDay, dayMonth, slash, dotted, ofMonth                  *regexp.Regexp
 	rng, clockColon, clockAmPm, clockH, clockUhr, clockAt, clockWord *regexp.Regexp
 	weekday, rel, period, monthAlone                                 *regexp.Regexp
-	zone, boundBefore                                                *regexp.Regexp
+	zone                                                             *regexp.Regexp
 	dayRange, oooInclusive, oooReturn, oooThrough                    *regexp.Regexp
 	jaDate, jaClock, oooReturnAfter                                  *regexp.Regexp
 }
@@ -181,7 +181,6 @@ func newWhenReader() *whenReader {
 		oooReturn:      regexp.MustCompile(`(back|return|returning|returns|in the office|in office|reachable|available again|wieder|zurück|retour|reviens|rentre|regreso|regresaré|regresare|vuelvo|volveré|volvere|de vuelta|reincorpor|rientr|torner|di ritorno|ritorno|de volta|retorn|voltarei)`),
 		oooThrough:     regexp.MustCompile(`(through|thru|bis einschließlich|bis und mit|up to and including)\s*$`),
 		zone:           regexp.MustCompile(`^\s*\(?\s*(` + alternation(zoneNames) + `)` + rb),
-		boundBefore:    regexp.MustCompile(`(after|before|until|till|til|through|thru|by|from|between|not before|no earlier than|later than|earlier than|nach|vor|bis|ab|après|avant|jusqu'à|jusqu'au|jusqu’à|jusqu’au|à partir du|à partir de|después del|después de|despues de|antes del|antes de|hasta el|hasta|a partir del|a partir de|fino al|fino a|fino alle|dal|dalla|até|ate|a partir do|until the|after the|before the|week of|the week of)\s+(?:the\s+|dem\s+|den\s+|zum\s+|le\s+|el\s+|on\s+)?$`),
 	}
 }
 
@@ -189,9 +188,10 @@ func newWhenReader() *whenReader {
 // Earlier, more specific patterns win where matches overlap.
 func (r *whenReader) mentions(s string) []mention {
 	var out []mention
+	used := make([]bool, len(s)) // bytes already inside a mention
 	taken := func(a, b int) bool {
-		for _, m := range out {
-			if a < m.end && m.start < b {
+		for i := a; i < b; i++ {
+			if used[i] {
 				return true
 			}
 		}
@@ -200,6 +200,9 @@ func (r *whenReader) mentions(s string) []mention {
 	add := func(m mention) {
 		if m.start >= m.end || taken(m.start, m.end) {
 			return
+		}
+		for i := m.start; i < m.end; i++ {
+			used[i] = true
 		}
 		m.what = s[m.start:m.end]
 		out = append(out, m)
@@ -385,11 +388,33 @@ func (r *whenReader) mentions(s string) []mention {
 		if out[i].bound != "" {
 			continue
 		}
-		if m := r.boundBefore.FindStringSubmatch(s[max(0, out[i].start-30):out[i].start]); m != nil {
-			out[i].bound = m[1]
-		}
+		out[i].bound = boundBefore(s, out[i].start)
 	}
 	return out
+}
+
+// boundWords, written just before a date or time, make it a bound rather than a
+// start ("after 3", "until Dec 8", "bis 7.12.", "jusqu'au 8 décembre"). Longest first.
+var boundWords = []string{"no earlier than", "a partir del", "earlier than", "a partir de", "a partir do", "después del", "the week of", "à partir de", "à partir du", "before the", "despues de", "después de", "later than", "not before", "after the", "antes del", "fino alle", "until the", "antes de", "hasta el", "jusqu'au", "jusqu’au", "between", "fino al", "jusqu'à", "jusqu’à", "through", "week of", "before", "fino a", "after", "après", "avant", "dalla", "hasta", "until", "from", "nach", "thru", "till", "ate", "até", "bis", "dal", "til", "vor", "ab", "by"}
+
+// boundBefore gives the bound word written just before index i in s, or "".
+// An article between them is skipped ("until the 8th", "bis zum 7.12.").
+func boundBefore(s string, i int) string {
+	before := strings.TrimRight(s[max(0, i-40):i], " \t\n")
+	for _, art := range []string{"the", "dem", "den", "zum", "le", "el", "on"} {
+		if strings.HasSuffix(before, " "+art) {
+			before = strings.TrimRight(before[:len(before)-len(art)], " \t\n")
+			break
+		}
+	}
+	for _, w := range boundWords {
+		if strings.HasSuffix(before, w) {
+			if j := len(before) - len(w); j == 0 || !isLetter(before[j-1]) {
+				return w
+			}
+		}
+	}
+	return ""
 }
 
 // readZone looks for a zone right after a clock mention and extends it.
@@ -400,12 +425,8 @@ func (r *whenReader) readZone(s string, m *mention) {
 		return
 	}
 	name := rest[loc[2]:loc[3]]
-	if name == "et" && (strings.Contains(m.what+s[m.start:m.end], "h") || strings.HasPrefix(strings.TrimSpace(rest[loc[3]:]), "")) {
-		// French "14h et 15h" / "à 14 et": "et" is "and" unless the clock has am/pm
-		// or a colon form in English text.
-		if !strings.ContainsAny(s[m.start:m.end], "apm:") {
-			return
-		}
+	if clk := s[m.start:m.end]; name == "et" && !strings.ContainsAny(clk, "apm:") && !strings.HasPrefix(clk, "at ") {
+		return // French "14h et 15h": "et" is "and"
 	}
 	m.zone = zoneNames[name]
 	m.zoneBad = m.zone == ""
@@ -544,20 +565,22 @@ func ReturnDate(text string, date time.Time, loc *time.Location) (time.Time, boo
 
 	// "Monday, December 14" and "Dec 8 (Tuesday)" name one day: keep the date,
 	// with the weekday's place and bound.
-	for i := 0; i+1 < len(ms); i++ {
-		a, b := ms[i], ms[i+1]
-		if b.start-a.end > 3 || (a.day == dayWeekday) == (b.day == dayWeekday) || a.day == dayNone || b.day == dayNone {
-			continue
+	merged := make([]mention, 0, len(ms))
+	for i := 0; i < len(ms); i++ {
+		a := ms[i]
+		if i+1 < len(ms) {
+			b := ms[i+1]
+			if b.start-a.end <= 3 && (a.day == dayWeekday) != (b.day == dayWeekday) && a.day != dayNone && b.day != dayNone {
+				if a.day == dayWeekday {
+					b.start, b.bound = a.start, a.bound
+					a = b
+				}
+				i++
+			}
 		}
-		if a.day == dayWeekday {
-			b.start, b.bound = a.start, a.bound
-			ms[i+1] = b
-		}
-		ms = append(ms[:i:i], ms[i+1:]...)
-		if a.day != dayWeekday {
-			ms[i] = a
-		}
+		merged = append(merged, a)
 	}
+	ms = merged
 	best, bestRank := time.Time{}, 0
 	for i, m := range ms {
 		if m.day == dayNone || m.period {
@@ -652,9 +675,14 @@ func (r *whenReader) returnRank(before, bound, after string) (rank, plus int) {
 
 // sentenceStart is the index where the sentence holding i begins.
 func sentenceStart(s string, i int) int {
-	j := strings.LastIndexAny(s[:i], "\n!?;")
-	for k := i - 1; k > j && k > 0; k-- {
-		if s[k] == '.' && k+1 < len(s) && (s[k+1] == ' ') && k > 0 && isLetter(s[k-1]) && k >= 3 && isLetter(s[k-2]) && isLetter(s[k-3]) {
+	lo := max(0, i-200) // a sentence longer than this starts where the window does
+	j := lo + strings.LastIndexAny(s[lo:i], "\n!?;")
+	if j < lo {
+		j = lo - 1
+	}
+	for k := i - 1; k > j && k >= 3; k-- {
+		// ". " after a word of 3+ letters ends a sentence; "Dr. " and "8. " do not.
+		if s[k] == '.' && k+1 < len(s) && s[k+1] == ' ' && isLetter(s[k-1]) && isLetter(s[k-2]) && isLetter(s[k-3]) {
 			return k + 1
 		}
 	}
