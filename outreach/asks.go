@@ -74,7 +74,7 @@ func (o *Outreach) AskIntro(ctx context.Context, r IntroRequest) (*Created, erro
 			return fmt.Errorf("%s has no email address: add one with `coffeechat contact add` or an import", via.Name)
 		}
 		a := &store.Ask{Kind: store.KindIntro, ConnectorID: via.ID, LookingFor: r.LookingFor, Topic: r.Topic}
-		d := Data{Me: o.me(), To: personOf(via), Connector: personOf(via), LookingFor: r.LookingFor, Topic: r.Topic}
+		d := Data{Me: o.me(), To: personOf(via), Connector: personOf(via), LookingFor: lookingFor(r.LookingFor), Topic: r.Topic}
 		if r.To != "" {
 			target, err := o.Resolve(ctx, tx, r.To)
 			if err != nil {
@@ -309,7 +309,7 @@ func (o *Outreach) Asks(ctx context.Context, state string) ([]AskRow, error) {
 			if t := people[a.TargetID]; t != nil {
 				r.Who, r.WhoID = t.Name, t.ID
 			} else if a.LookingFor != "" {
-				r.Who = "anyone in " + a.LookingFor
+				r.Who = lookingFor(a.LookingFor)
 			}
 			if c := people[a.ConnectorID]; c != nil {
 				r.Via, r.ViaID = c.Name, c.ID
@@ -340,4 +340,18 @@ func (o *Outreach) Timeline(ctx context.Context, askID int64) (*store.Ask, []sto
 		return err
 	})
 	return a, ev, err
+}
+
+// lookingFor makes a --looking-for text read as a phrase about a person:
+// "sports marketing" becomes "someone in sports marketing"; "anyone at
+// Google" stays as it is. Templates use it after "do you know".
+func lookingFor(s string) string {
+	s = strings.TrimSpace(s)
+	l := strings.ToLower(s)
+	for _, p := range []string{"anyone", "someone", "anybody", "somebody", "a ", "an ", "people", "somewhere"} {
+		if strings.HasPrefix(l, p) {
+			return s
+		}
+	}
+	return "someone in " + s
 }

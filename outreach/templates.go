@@ -50,7 +50,7 @@ type Data struct {
 	Target         Person   // intro: the person to be introduced to; else the recipient
 	Connector      Person   // the person who knows the target (intro: the recipient)
 	ConnectionNote string   // how the connector knows the target ("plays tennis with Dad")
-	LookingFor     string   // intro: "anyone in sports marketing"
+	LookingFor     string   // intro: "someone in sports marketing", "anyone at Acme"
 	Topic          string   // what the user is curious about
 	Slots          []string // proposed times, written in the user's zone
 	Zone           string   // the user's zone abbreviation or name
@@ -68,7 +68,7 @@ func sampleData() Data {
 	return Data{
 		Me: p("Sam Rivera", "Sam", "sam@example.com"), To: p("Jane Doe", "Jane", "jane@example.com"),
 		Target: p("Jane Doe", "Jane", "jane@example.com"), Connector: p("Pat Rivera", "Pat", "pat@example.com"),
-		ConnectionNote: "plays tennis with Pat", LookingFor: "sports marketing", Topic: "sports marketing",
+		ConnectionNote: "plays tennis with Pat", LookingFor: "someone in sports marketing", Topic: "sports marketing",
 		Slots: []string{"Tue Dec 8, 10:00–10:30 (PST)"}, Zone: "PST", Subject: "Advice?",
 		Meeting: "Tue Dec 8, 10:00–10:30 (PST)", Location: "https://meet.example/abc",
 	}
@@ -223,7 +223,7 @@ Fields:
   .Me .To .Target .Connector   people: .Name .FirstName .Email .Org .Role
                                (.Connector.Name is empty when nobody connected you)
   .ConnectionNote  how the connector knows the target
-  .LookingFor      an intro by description ("anyone in sports marketing")
+  .LookingFor      an intro by description ("someone in sports marketing")
   .Topic           what you are curious about
   .Slots           proposed times, already written in your zone (a list)
   .Zone            your zone

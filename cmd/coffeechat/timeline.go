@@ -27,7 +27,7 @@ func (a *app) timelineCmd() *cobra.Command {
 			defer done()
 			ask, events, err := o.Timeline(cmd.Context(), id)
 			if err != nil {
-				return err
+				return withHint(err, "coffeechat asks")
 			}
 			if asJSON {
 				type eventJSON struct {
