@@ -78,7 +78,8 @@ func (a *app) rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/coffeechat/config.toml)")
 	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
-		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd())
+		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd(),
+		a.interviewsCmd(), a.interviewCmd())
 	return root
 }
 
@@ -167,6 +168,7 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	o := outreach.New(db, cfg, tmpl, logger)
 	db.Now, o.Now = a.clock(), a.clock()
 	o.RegisterSendReviews()
+	o.RegisterCalendarReviews()
 	return o, func() { db.Close() }, nil
 }
 
