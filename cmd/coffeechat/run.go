@@ -98,9 +98,15 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 	o := outreach.New(db, cfg, tmpl, log)
 	o.Now = a.clock()
 	o.RegisterSendReviews()
+	o.RegisterCalendarReviews()
+	calsync, err := daemon.NewCalSync(ctx, o, log.With("loop", "calsync"))
+	if err != nil {
+		return nil, err
+	}
 
 	loops := []daemon.Loop{
 		a.senderLoop(o, cfg, log),
+		calsync,
 		// The inbox watcher, the scheduler and the calendar sync join here.
 	}
 	return loops, nil
