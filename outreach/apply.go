@@ -157,32 +157,6 @@ func bounceSummary(b *inbox.Bounce) string {
 	return strings.Join(parts, "; ")
 }
 
-// earliestFreeSlot is the first proposed slot of a that is still ahead and
-// not taken by another interview; zero when none is.
-func (o *Outreach) earliestFreeSlot(ctx context.Context, tx *store.Tx, a *store.Ask) (time.Time, error) {
-	now := o.now()
-	booked, err := tx.BookedSlots(ctx, now)
-	if err != nil {
-		return time.Time{}, err
-	}
-	for _, s := range a.Slots {
-		if !s.Start.After(now) {
-			continue
-		}
-		free := true
-		for _, b := range booked {
-			if s.Start.Before(b.End) && b.Start.Before(s.End) {
-				free = false
-				break
-			}
-		}
-		if free {
-			return s.Start, nil
-		}
-	}
-	return time.Time{}, nil
-}
-
 // findIntroduction looks, in a connector's message on an intro ask, for a
 // new person: an address in To or Cc that is neither the user nor the
 // connector, else a name and address written in the text.
@@ -373,6 +347,9 @@ func (o *Outreach) applyReply(ctx context.Context, tx *store.Tx, d *decision, in
 	who := d.msg.From.Address
 	switch {
 	case u.Intent == inbox.Agree && !d.start.IsZero() && !settled:
+		if err := tx.AddEvent(ctx, a.ID, "replied", who+" agrees: "+u.Reason, in.ID); err != nil {
+			return err
+		}
 		return o.agreeTx(ctx, tx, *a, *in, d.start, u.Reason)
 	case u.Intent == inbox.Decline && !settled:
 		return tx.SetAskStateFor(ctx, a.ID, store.AskDeclined, "declined", who+": "+u.Reason, in.ID)

@@ -2,30 +2,37 @@ package outreach
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/coffeechat/coffeechat/store"
 )
 
-// agreeTx hands an agreement with a definite time to the calendar side.
-// Until its hook exists, the time is recorded on the ask, which moves to
-// agreed.
+// agreeTx hands an agreement with a definite time to the calendar side
+// (AgreeTx: the interview, the invite, or a pick_time review item).
 func (o *Outreach) agreeTx(ctx context.Context, tx *store.Tx, a store.Ask, in store.Message, start time.Time, why string) error {
-	a.AgreedStart = start.UTC()
-	if err := tx.SaveAsk(ctx, &a); err != nil {
-		return err
-	}
-	detail := fmt.Sprintf("%s agreed to %s: %s", in.From, start.In(o.Cfg.Location()).Format(time.RFC3339), why)
-	return tx.SetAskStateFor(ctx, a.ID, store.AskAgreed, "agreed", detail, in.ID)
+	return o.AgreeTx(ctx, tx, a, in, start, why)
 }
 
-// calendarTx hands an iMIP message to the calendar side. Until its hook
-// exists, the message is recorded on the timeline and set aside for the user.
+// calendarTx hands an iMIP message to the calendar side (ApplyCalendarTx),
+// with the calendar already parsed, or nil when it did not parse (the hook
+// then sets it aside as a bad_calendar review item).
 func (o *Outreach) calendarTx(ctx context.Context, tx *store.Tx, a *store.Ask, in *store.Message, d *decision) error {
-	detail := d.reason
-	if err := tx.AddEvent(ctx, a.ID, "calendar_reply", detail, in.ID); err != nil {
+	if err := tx.AddEvent(ctx, a.ID, "calendar_reply", d.reason, in.ID); err != nil {
 		return err
 	}
-	return o.review(ctx, tx, a.ID, in.ID, "calendar", "Calendar "+in.CalendarMethod+" from "+d.msg.From.Address+": "+detail, d)
+	cal := d.cal
+	if d.calErr != nil {
+		cal = nil
+	}
+	return o.ApplyCalendarTx(ctx, tx, *a, *in, cal)
+}
+
+// earliestFreeSlot is the first proposed slot of a still ahead, inside
+// availability and free (zero when none is): what "any of those" means.
+func (o *Outreach) earliestFreeSlot(ctx context.Context, tx *store.Tx, a *store.Ask) (time.Time, error) {
+	s, ok, err := o.EarliestFreeSlotTx(ctx, tx, *a)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	return s.Start, nil
 }

@@ -145,6 +145,15 @@ func (e *env) ask(id int64) *store.Ask {
 	return a
 }
 
+func (e *env) interview(askID int64) *store.Interview {
+	e.t.Helper()
+	var iv *store.Interview
+	if err := e.db.View(context.Background(), func(tx *store.Tx) (err error) { iv, err = tx.InterviewOfAsk(context.Background(), askID); return }); err != nil {
+		e.t.Fatalf("interview of ask %d: %v", askID, err)
+	}
+	return iv
+}
+
 func (e *env) incoming(askID int64) []*store.Message {
 	e.t.Helper()
 	var ms []*store.Message
@@ -208,12 +217,12 @@ func TestApplyAgreeByInReplyTo(t *testing.T) {
 	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
 	e.apply(10, fixture(t, "001-gmail-agree-slot-number.eml"))
 	got := e.ask(a.ID)
-	if got.State != store.AskAgreed {
-		t.Fatalf("ask state = %s, want agreed; timeline:\n%s", got.State, e.timeline(a.ID))
+	if got.State != store.AskScheduled {
+		t.Fatalf("ask state = %s, want scheduled (the calendar side sent the invite); timeline:\n%s", got.State, e.timeline(a.ID))
 	}
 	want, _ := time.Parse(time.RFC3339, "2026-12-03T14:00:00-08:00")
-	if !got.AgreedStart.Equal(want) {
-		t.Errorf("agreed start = %v, want %v", got.AgreedStart, want)
+	if iv := e.interview(a.ID); !iv.Start.Equal(want) {
+		t.Errorf("interview start = %v, want %v (slot 2)", iv.Start, want)
 	}
 	if got.LastReplyAt.IsZero() {
 		t.Error("last_reply_at not set: follow-ups would go on")
@@ -268,8 +277,8 @@ func TestApplyBySenderSubject(t *testing.T) {
 	if r := reading(t, in[0]); r.MatchedBy == nil || *r.MatchedBy != MatchSenderSubj {
 		t.Errorf("matched_by = %v, want sender-subject", r.MatchedBy)
 	}
-	if got := e.ask(a.ID).State; got != store.AskAgreed {
-		t.Errorf("state = %s, want agreed", got)
+	if got := e.ask(a.ID).State; got != store.AskScheduled {
+		t.Errorf("state = %s, want scheduled", got)
 	}
 }
 
@@ -552,5 +561,35 @@ func TestExplainChangesNothing(t *testing.T) {
 	}
 	if _, err := e.o.Explain(ctx, []byte("\x00\x01 not mail at all")); err == nil {
 		t.Error("Explain(garbage) = nil error")
+	}
+}
+
+func TestApplyCalendarReplyByUID(t *testing.T) {
+	e := newEnv(t)
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
+	ctx := context.Background()
+	start := time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)
+	err := e.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SetAskState(ctx, a.ID, store.AskScheduled, "", ""); err != nil {
+			return err
+		}
+		return tx.InsertInterview(ctx, &store.Interview{AskID: a.ID, UID: "cc-20261201-3f9a7c1e@example.com",
+			Start: start, End: start.Add(30 * time.Minute), Status: "invited"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.apply(1, fixture(t, "061-google-imip-reply-accepted.eml"))
+	in := e.incoming(a.ID)
+	if len(in) != 1 {
+		t.Fatalf("stored %d, want 1", len(in))
+	}
+	r := reading(t, in[0])
+	if r.Kind != "calendar_reply" || r.MatchedBy == nil || *r.MatchedBy != MatchCalendarUID || r.PartStat == nil || *r.PartStat != "ACCEPTED" {
+		t.Errorf("reading = %+v", r)
+	}
+	if iv := e.interview(a.ID); iv.Status != "accepted" {
+		t.Errorf("interview status = %s, want accepted", iv.Status)
 	}
 }

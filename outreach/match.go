@@ -77,7 +77,7 @@ func (o *Outreach) matchMessage(ctx context.Context, tx *store.Tx, msg *inbox.Me
 	from := strings.ToLower(msg.From.Address)
 	if cal != nil {
 		for _, ev := range cal.Events {
-			iv, err := tx.InterviewByUID(ctx, ev.UID)
+			iv, err := tx.FindInterview(ctx, ev.UID)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}

@@ -156,30 +156,6 @@ func (tx *Tx) OldestOpenSend(ctx context.Context) (time.Time, error) {
 	return parseTime(at)
 }
 
-// InterviewByUID returns the interview with this iCalendar UID, or ErrNotFound.
-func (tx *Tx) InterviewByUID(ctx context.Context, uid string) (*Interview, error) {
-	var iv Interview
-	var start, end, created, updated sql.NullString
-	err := tx.queryRow(ctx, `SELECT id, ask_id, uid, sequence, start_at, end_at, status, organizer, location, synced_seq,
-		created_at, updated_at FROM interviews WHERE uid = ?`, uid).Scan(&iv.ID, &iv.AskID, &iv.UID, &iv.Sequence,
-		&start, &end, &iv.Status, &iv.Organizer, &iv.Location, &iv.SyncedSeq, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("interview %s: %w", uid, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("interview %s: %w", uid, err)
-	}
-	for _, p := range []struct {
-		dst *time.Time
-		src sql.NullString
-	}{{&iv.Start, start}, {&iv.End, end}, {&iv.CreatedAt, created}, {&iv.UpdatedAt, updated}} {
-		if *p.dst, err = parseTime(p.src); err != nil {
-			return nil, err
-		}
-	}
-	return &iv, nil
-}
-
 // InboxSyncedKey is the daemon_state key holding when the inbox watcher last
 // caught up (RFC 3339 UTC), for `status`.
 const InboxSyncedKey = "inbox_synced_at"
