@@ -22,16 +22,29 @@ package inbox
 //     alternative without a definite start: ProposeTime, Time nil. Two different
 //     candidates, a hedge ("maybe", "might", "not sure"), a clause that contradicts
 //     itself (weekday and date disagree), or a zone we cannot place: never a Time.
-//  3. A slot by number ("the second one", "option 2", "#2", "2nd") picks it; "any of
-//     those work", "whichever suits you" is AnySlot.
-//  4. Without a time: a decline ("unfortunately", "have to pass", "not taking",
-//     "no longer at") is Decline unless it also offers later ("try me in January",
-//     "after the 15th"), which is ProposeTime with Time nil. Rejecting a proposed time
-//     without naming another ("I can't do Tuesday") is ProposeTime with Time nil.
-//  5. Agreement without any time ("Sure, happy to chat!") is Agree with Time nil — the
-//     workflow asks the user — except when exactly one slot was proposed, which a
-//     plain "that works" accepts.
-//  6. A question that neither agrees nor declines is Question; the rest Unclear.
+//  3. A slot by number ("the second one", "option 2", "#2", "2nd") picks it; a number
+//     beyond the proposed slots is Unclear. "Any of those work", "whichever suits you"
+//     is AnySlot; "none of those work", "that time doesn't work" is ProposeTime, Time nil.
+//  4. A reply that hands the request to someone else ("looping in", "adding my
+//     colleague", "meet Jane") is Unclear: an introduction for the user to look at.
+//  5. Without a time: a decline ("unfortunately", "have to pass", "not taking",
+//     "no longer at", "not the right person") is Decline unless it also offers later
+//     ("try me in January", "after the 15th"), which is ProposeTime with Time nil.
+//     Rejecting a proposed time without naming another ("I can't do Tuesday") is
+//     ProposeTime with Time nil. A kind opener before the decline ("I'd love to, but…")
+//     does not make it agreement; agreement and decline side by side is Unclear.
+//  6. Agreement without any time ("Sure, happy to chat!") is Agree with Time nil — the
+//     workflow asks the user — except when exactly one slot was proposed, which a plain
+//     "that works" accepts. Agreement that also asks something ("Happy to. Phone or
+//     video?") is Question: the user answers first. Pleasantries ("good luck", "great to
+//     meet you") and agreement reported for others ("she said she'd be happy to") do
+//     not count as agreement.
+//  7. A question that neither agrees nor declines is Question; a hedge ("let me check
+//     and get back to you") or nothing recognised is Unclear.
+//
+// Languages: English fully; German, French, Spanish, Dutch for intent words, weekday
+// and month names and clock forms; Japanese for the commonest agree/decline words and
+// 12月3日 / 14時 forms. Anything else reads as Unclear unless it carries a "?".
 
 import (
 	"fmt"
@@ -124,7 +137,7 @@ func newIntentReader() *intentReader {
 		noneSlot: w(words(`(?:that|this|those|these|the proposed|your proposed|the suggested|the)\s+(?:times?|slots?|days?|dates?|options?)\s+(?:doesn't|does not|don't|do not|won't|will not|isn't|aren't|are not|is not)\s+(?:work|good|possible)`,
 			`(?:that|this|those|these|it)\s+(?:doesn't|does not|don't|do not|won't|will not)\s+work`, `none of (?:those|these|them|the (?:times|slots|options))`, `neither (?:of|one|works|time)`, `no (?:one )?of those`, `those (?:times|slots|days) (?:don't|do not|won't) work`,
 			`keiner der`, `aucun`, `aucune`, `ninguno`, `ninguna`)),
-		ordinal:  regexp.MustCompile(lb + `(?:the\s+|der\s+|die\s+|le\s+|la\s+|el\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
+		ordinal:  regexp.MustCompile(lb + `(?:(the|der|die|den|le|la|el)\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
 		numbered: regexp.MustCompile(`(?:` + lb + `(?:option|slot|choice|number|no\.|nr\.|opción|termin|vorschlag)\s*#?\s*|#)(\d)` + rb),
 		// Pleasantries that carry agreement words without agreeing to anything.
 		agreeMask: w(words(`good luck`, `best of luck`, `all the best`, `good (?:morning|afternoon|evening|day)`, `have a (?:good|great|nice) \w+`,
@@ -751,31 +764,28 @@ func (r *intentReader) slotNumbers(c *clause, mask []bool, n int) []int {
 	var out []int
 	inMention := func(i int) bool { return mask[i] }
 	for _, loc := range r.ordinal.FindAllStringSubmatchIndex(c.text, -1) {
-		w := c.text[loc[2]:loc[3]]
-		noun := ""
-		if loc[4] >= 0 {
-			noun = c.text[loc[4]:loc[5]]
+		sub := func(i int) string {
+			if loc[2*i] < 0 {
+				return ""
+			}
+			return c.text[loc[2*i]:loc[2*i+1]]
 		}
-		if inMention(c.start + loc[2]) {
-			continue
+		article, w, noun := sub(1), sub(2), sub(3)
+		if inMention(c.start + loc[4]) {
+			continue // "Dec 2nd"
 		}
-		after := strings.TrimSpace(c.text[loc[1]-0:])
-		if loc[1] < len(c.text) {
-			after = strings.TrimLeft(c.text[loc[1]:], " ")
-		}
-		// "the first of December", "the first week", "first time": not a slot.
+		after := strings.TrimLeft(c.text[loc[1]:], " ")
 		if noun == "" {
+			// "the first of December", "the first week": not a slot.
 			if strings.HasPrefix(after, "of") || strings.HasPrefix(after, "week") || strings.HasPrefix(after, "thing") ||
-				strings.HasPrefix(after, "time") || strings.HasPrefix(after, "half") || strings.HasPrefix(after, "day") {
+				strings.HasPrefix(after, "half") || strings.HasPrefix(after, "day") {
 				continue
 			}
-			// A bare ordinal must be introduced: "the second", "2nd works".
-			full := c.text[loc[0]:loc[1]]
-			if !strings.Contains(full, " ") && !strings.ContainsAny(w, "0123456789") {
+			// A bare ordinal needs its article or digits: "the second", "2nd works";
+			// "send me your resume first" is no pick.
+			if article == "" && !strings.ContainsAny(w, "0123456789") {
 				continue
 			}
-		} else if noun == "time" && !strings.HasPrefix(strings.TrimSpace(c.text[loc[0]:]), "the") {
-			continue
 		}
 		k := ordinalValue(w, n)
 		if k >= 1 && k <= n {

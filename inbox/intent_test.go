@@ -284,3 +284,39 @@ func BenchmarkUnderstand(b *testing.B) {
 		Understand(texts[i%len(texts)], date, la, slots)
 	}
 }
+
+// The slots the fixture corpus proposes (Wed 10:00, Thu 14:00, Fri 11:30 Pacific),
+// read on Monday evening.
+func TestUnderstandMore(t *testing.T) {
+	la := mustZone(t, "America/Los_Angeles")
+	date := time.Date(2026, 11, 30, 17, 0, 0, 0, la)
+	slots := []time.Time{
+		time.Date(2026, 12, 2, 10, 0, 0, 0, la),
+		time.Date(2026, 12, 3, 14, 0, 0, 0, la),
+		time.Date(2026, 12, 4, 11, 30, 0, 0, la),
+	}
+	s1, s2, s3 := "2026-12-02T10:00:00-08:00", "2026-12-03T14:00:00-08:00", "2026-12-04T11:30:00-08:00"
+	runIntentCases(t, "more", date, la, slots, []intentCase{
+		{"Yes! Wednesday at 10 works. Looking forward to it.", Agree, s1, 1, false},
+		{"Can we push to next week?", ProposeTime, "", 0, false},
+		{"Thursday at 2 is great, but could we make it 30 minutes instead of 20?", Agree, s2, 2, false},
+		{"Friday at 11:30 works. I'm out Wednesday.", Agree, s3, 3, false},
+		{"I'll be in NYC next week - how about coffee on Tuesday the 8th at 9am ET?", ProposeTime, "2026-12-08T09:00:00-05:00", 0, false},
+		{"Does 4:30 on Wednesday work?", ProposeTime, "2026-12-02T16:30:00-08:00", 0, false},
+		{"Let's do 10am on the 2nd", Agree, s1, 1, false},
+		{"The 3rd at 2 works.", Agree, s2, 2, false},
+		{"Could you send me your resume first?", Question, "", 0, false},
+		{"Yes, I'd be happy to. What's a good number to call?", Question, "", 0, false},
+		{"Let's do Wed 12/2 at 10am PST", Agree, s1, 1, false},
+		{"Perfect, see you Thursday at 2!", Agree, s2, 2, false},
+		{"I can do Friday", Agree, s3, 3, false},
+		{"I could do 2:30 on Thursday", ProposeTime, "2026-12-03T14:30:00-08:00", 0, false},
+		{"How about 9:30 instead?", ProposeTime, "", 0, false},
+		{"Thursday is good but 3pm would be better", ProposeTime, "", 0, false},
+		{"Sorry, I'm not interested.", Decline, "", 0, false},
+		{"I'm happy to chat, but not this week. Could we try the week after?", ProposeTime, "", 0, false},
+		{"I'm traveling all this week. Could we find a time the week of December 14? Mornings are best for me.", ProposeTime, "", 0, false},
+		{"Wednesday, December 2 at 1pm ET works", Agree, s1, 1, false},
+		{"Thursday 2pm Eastern works", Agree, "2026-12-03T14:00:00-05:00", 0, false}, // 11am Pacific: not the slot
+	})
+}
