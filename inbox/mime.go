@@ -114,9 +114,15 @@ type base64Filter struct {
 }
 
 func (f *base64Filter) Read(p []byte) (int, error) {
-	for {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for empty := 0; ; empty++ {
 		if f.done {
 			return 0, io.EOF
+		}
+		if empty > 100 {
+			return 0, io.ErrNoProgress
 		}
 		n, err := f.r.Read(p)
 		j := 0

@@ -20,6 +20,9 @@ func StripQuotes(text string) string {
 // stripQuotes is StripQuotes that also cuts a signature block starting with
 // the sender's name (full or first) on a line of its own.
 func stripQuotes(text, sender string) string {
+	if len(text) > maxQuoteScan {
+		text = text[:maxQuoteScan]
+	}
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
@@ -41,6 +44,9 @@ func stripQuotes(text, sender string) string {
 	out = cutNameBlock(out, sender)
 	return tidy(out)
 }
+
+// maxQuoteScan bounds the text StripQuotes reads: replies are far shorter.
+const maxQuoteScan = 1 << 20
 
 type quoteKind int
 
@@ -107,11 +113,10 @@ func outlookBlockAt(lines []string, i int) bool {
 // over up to four lines, at i; it returns the index after it.
 func attributionAt(lines []string, i int) (int, bool) {
 	l := strings.TrimSpace(lines[i])
-	if attrCJKRe.MatchString(l) && strings.ContainsAny(l, "0123456789@") || attrAddrRe.MatchString(l) && len(l) < 200 {
-		return i + 1, true
-	}
-	if attrEndRe.MatchString(l) && len(l) < 300 {
-		return i + 1, true
+	if endsWithColon(l) && len(l) < 300 {
+		if attrCJKRe.MatchString(l) && strings.ContainsAny(l, "0123456789@") || attrAddrRe.MatchString(l) || attrEndRe.MatchString(l) {
+			return i + 1, true
+		}
 	}
 	if !attrStartRe.MatchString(l) {
 		return 0, false
@@ -126,11 +131,16 @@ func attributionAt(lines []string, i int) (int, bool) {
 		if len(joined) > 400 {
 			break
 		}
-		if attrEndRe.MatchString(joined) || attrAddrRe.MatchString(joined) {
+		if endsWithColon(next) && (attrEndRe.MatchString(joined) || attrAddrRe.MatchString(joined)) {
 			return j + 1, true
 		}
 	}
 	return 0, false
+}
+
+// endsWithColon is the cheap test before the attribution patterns.
+func endsWithColon(s string) bool {
+	return strings.HasSuffix(s, ":") || strings.HasSuffix(s, "：")
 }
 
 // unquoted drops the lines quoted with ">".
@@ -171,27 +181,45 @@ func cutSignature(lines []string) []string {
 			return lines[:i]
 		}
 	}
+	tail := tailShape(lines)
+	first := firstNonBlank(lines)
 	for i, l := range lines {
 		if !signoffRe.MatchString(l) {
 			continue
 		}
-		rest := lines[i+1:]
-		n := 0
-		short := true
-		for _, r := range rest {
-			if strings.TrimSpace(r) == "" {
-				continue
-			}
-			n++
-			if len(strings.TrimSpace(r)) > 90 {
-				short = false
-			}
-		}
-		if short && n <= 10 && !isBlank(lines[:i]) {
+		if n := tail[i+1]; n <= 10 && i > first {
 			return lines[:i]
 		}
 	}
 	return lines
+}
+
+// firstNonBlank is the index of the first line with text, len(lines) if none.
+func firstNonBlank(lines []string) int {
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return i
+		}
+	}
+	return len(lines)
+}
+
+// tailShape gives, for each index i, the number of non-blank lines from i to
+// the end, or 100 when one of them is too long for a signature.
+func tailShape(lines []string) []int {
+	tail := make([]int, len(lines)+1)
+	for i := len(lines) - 1; i >= 0; i-- {
+		t := strings.TrimSpace(lines[i])
+		switch {
+		case tail[i+1] >= 100 || len(t) > 90:
+			tail[i] = 100
+		case t != "":
+			tail[i] = tail[i+1] + 1
+		default:
+			tail[i] = tail[i+1]
+		}
+	}
+	return tail
 }
 
 // cutNameBlock drops a signature block that starts with the sender's name on
@@ -205,24 +233,17 @@ func cutNameBlock(lines []string, sender string) []string {
 		sender = first + " " + last
 	}
 	first, _, _ := strings.Cut(sender, " ")
+	tail := tailShape(lines)
+	start := firstNonBlank(lines)
 	for i, l := range lines {
 		t := strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(l), "-–—~ "))
 		if !(strings.EqualFold(t, sender) || strings.EqualFold(t, first) && len(first) > 1) {
 			continue
 		}
-		if isBlank(lines[:i]) {
+		if i <= start {
 			return lines
 		}
-		rest := 0
-		for _, r := range lines[i+1:] {
-			if strings.TrimSpace(r) != "" {
-				rest++
-				if len(r) > 90 {
-					rest = 100
-				}
-			}
-		}
-		if rest >= 1 && rest <= 8 {
+		if n := tail[i+1]; n >= 1 && n <= 8 {
 			return lines[:i]
 		}
 	}
