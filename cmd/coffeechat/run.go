@@ -107,6 +107,7 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 	loops := []daemon.Loop{
 		a.senderLoop(o, cfg, log),
 		calsync,
+		daemon.NewWatch(o, log.With("loop", "inbox")),
 		// The inbox watcher, the scheduler and the calendar sync join here.
 	}
 	return loops, nil
