@@ -626,7 +626,7 @@ func mergeDays(a, b mention) *mention {
 	}
 	y := dt.year
 	if y == 0 {
-		return &mention{start: min(a.start, b.start), end: max(a.end, b.end), day: dayDate, month: dt.month, mday: dt.mday, weekday: wd.weekday, what: a.what + " " + b.what, this: true, rel: -1}
+		return &mention{start: min(a.start, b.start), end: max(a.end, b.end), day: dayDate, month: dt.month, mday: dt.mday, weekday: wd.weekday, what: a.what + " " + b.what, this: true, rel: -1, part: max(a.part, b.part)}
 	}
 	if time.Date(y, time.Month(dt.month), dt.mday, 0, 0, 0, 0, time.UTC).Weekday() != wd.weekday {
 		return nil
@@ -691,6 +691,9 @@ func fits(c candidate, t time.Time, date time.Time, loc *time.Location) bool {
 				return false
 			}
 		}
+	}
+	if c.day != nil && !inPart(tt.Hour(), c.day.part) {
+		return false // "Thursday morning" is not the 2pm slot
 	}
 	if c.clk != nil {
 		h := tt.Hour()

@@ -317,6 +317,11 @@ func TestUnderstandMore(t *testing.T) {
 		{"I'm happy to chat, but not this week. Could we try the week after?", ProposeTime, "", 0, false},
 		{"I'm traveling all this week. Could we find a time the week of December 14? Mornings are best for me.", ProposeTime, "", 0, false},
 		{"Wednesday, December 2 at 1pm ET works", Agree, s1, 1, false},
+		{"Thursday afternoon works for me", Agree, s2, 2, false},
+		{"Thursday morning works for me", ProposeTime, "", 0, false}, // the Thursday slot is at 2pm
+		{"Donnerstag am 3.12. um 14 Uhr passt mir gut.", Agree, s2, 2, false},
+		{"Le jeudi 3 décembre à 14h me convient.", Agree, s2, 2, false},
+		{"El viernes por la mañana me viene bien.", Agree, s3, 3, false},
 		{"Thursday 2pm Eastern works", Agree, "2026-12-03T14:00:00-05:00", 0, false}, // 11am Pacific: not the slot
 	})
 }

@@ -51,6 +51,7 @@ type mention struct {
 	mday    int
 	weekday time.Weekday
 	this    bool // "this Tuesday": may be the message day
+	part    int  // "Thursday morning": 1 morning, 2 afternoon, 3 evening; 0 the whole day
 	rel     int
 
 	clock    bool
@@ -146,7 +147,7 @@ type whenReader struct {
 	weekday, rel, period, monthAlone                                 *regexp.Regexp
 	zone                                                             *regexp.Regexp
 	dayRange, oooInclusive, oooReturn, oooThrough                    *regexp.Regexp
-	jaDate, jaClock, oooReturnAfter                                  *regexp.Regexp
+	jaDate, jaClock, oooReturnAfter, dayPart                         *regexp.Regexp
 }
 
 // newWhenReader compiles the patterns; Understand and ReturnDate share one copy
@@ -174,6 +175,7 @@ func newWhenReader() *whenReader {
 		period:         regexp.MustCompile(lb + `(?P<m>(?:(?:early|late|later|end of|the end of|beginning of|the beginning of|mid|sometime|some time)\s+)?(?:this|next|the following|the coming|coming)\s+(?:week|month|year|quarter)|(?:in|after)\s+(?:a|one|two|three|four|a few|a couple of|\d+)\s+(?:weeks?|months?|days?)|nächste woche|nächsten monat|la semaine prochaine|le mois prochain|la próxima semana|el próximo mes|la semana que viene|after the holidays|after the new year|the new year|new year)` + rb),
 		monthAlone:     regexp.MustCompile(lb + `(?P<m>(?:in|after|until|from|early|mid|late|end of|the end of|beginning of|im|ab|nach|en|après|después de|despues de)\s+(?:-\s*)?(january|february|march|april|may|june|july|august|september|october|november|december|januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre))` + rb),
 		oooReturnAfter: regexp.MustCompile(`^\s*(?:[,，]?\s*)?(?:に|より|から|起)?\s*(?:返回|回到|回来|回來|上班|返岗|戻り|戻ります|出社|復帰)`),
+		dayPart:        regexp.MustCompile(`^,?\s*(?:in the\s+|am\s+|au\s+|le\s+|por la\s+|en la\s+|de la\s+)?(morning|afternoon|evening|vormittag|nachmittag|abend|matin|après-midi|apres-midi|soir|mañana|tarde)` + rb),
 		jaDate:         regexp.MustCompile(`(?:(\d{4})年\s*)?(\d{1,2})月\s*(\d{1,2})[日号號]`),
 		jaClock:        regexp.MustCompile(`(\d{1,2})時(?:(\d{1,2})分|(半))?`),
 		dayRange:       regexp.MustCompile(lb + `(?P<m>(?:(` + months + `)\.?\s+)?(\d{1,2})(?:st|nd|rd|th|\.)?\s*(?:-|to|through|thru|bis|au|al)\s*(\d{1,2})(?:st|nd|rd|th|\.|er)?(?:\s*(?:of\s+|de\s+)?(` + months + `)\.?)?)` + rb),
@@ -385,6 +387,25 @@ func (r *whenReader) mentions(s string) []mention {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	for i := range out {
+		if out[i].day == dayNone {
+			continue
+		}
+		if w := out[i].what; strings.HasPrefix(w, "this ") {
+			out[i].part = partOfDay(strings.TrimPrefix(w, "this "))
+		}
+		if loc := r.dayPart.FindStringSubmatchIndex(s[out[i].end:]); loc != nil {
+			next := len(s)
+			if i+1 < len(out) {
+				next = out[i+1].start
+			}
+			if out[i].end+loc[3] <= next {
+				out[i].part = partOfDay(s[out[i].end+loc[2] : out[i].end+loc[3]])
+				out[i].end += loc[3]
+				out[i].what = s[out[i].start:out[i].end]
+			}
+		}
+	}
+	for i := range out {
 		if out[i].bound != "" {
 			continue
 		}
@@ -480,6 +501,32 @@ func validDate(y, m, d int) bool {
 		yy = 2024 // a leap year: Feb 29 without a year is possible
 	}
 	return time.Date(yy, time.Month(m), d, 0, 0, 0, 0, time.UTC).Day() == d
+}
+
+// partOfDay numbers a part of the day: 1 morning, 2 afternoon, 3 evening.
+func partOfDay(w string) int {
+	switch w {
+	case "morning", "vormittag", "matin", "mañana":
+		return 1
+	case "afternoon", "nachmittag", "après-midi", "apres-midi", "tarde":
+		return 2
+	case "evening", "abend", "soir":
+		return 3
+	}
+	return 0
+}
+
+// inPart reports whether hour h falls in part p of the day (0: any).
+func inPart(h, p int) bool {
+	switch p {
+	case 1:
+		return h >= 5 && h < 12
+	case 2:
+		return h >= 12 && h < 18
+	case 3:
+		return h >= 17 && h < 23
+	}
+	return true
 }
 
 // resolveDay gives the calendar day (midnight in loc) a day mention names, read
