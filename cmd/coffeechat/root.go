@@ -79,7 +79,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/coffeechat/config.toml)")
 	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
 		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd(),
-		a.interviewsCmd(), a.interviewCmd())
+		a.interviewsCmd(), a.interviewCmd(), a.explainCmd())
 	return root
 }
 
