@@ -46,7 +46,7 @@ func stripQuotes(text, sender string) string {
 }
 
 // maxQuoteScan bounds the text StripQuotes reads: replies are far shorter.
-const maxQuoteScan = 1 << 20
+const maxQuoteScan = 256 << 10
 
 type quoteKind int
 
