@@ -112,6 +112,11 @@ func (o *Outreach) SendOne(ctx context.Context, t Transport, id int64) (SendResu
 		if m.Direction != store.Out || m.State != store.MsgApproved {
 			return nil
 		}
+		// An ask that moved on since this was drafted: not sent (schedule.go).
+		if why, err := o.StaleTx(ctx, tx, m); err != nil || why != "" {
+			res.State = store.MsgStale
+			return err
+		}
 		if c, err = composeStored(m, tx.Now()); err != nil {
 			// A stored message that cannot be composed will never go.
 			res.State = store.MsgFailed
