@@ -3,8 +3,8 @@ package outreach_test
 import (
 	"bytes"
 	"crypto/tls"
-	"net"
 	"mime"
+	"net"
 	"net/mail"
 	"os"
 	"os/exec"
