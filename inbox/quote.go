@@ -64,7 +64,8 @@ var (
 	sentHdrRe   = regexp.MustCompile(`(?i)^\s*\*?(sent|date|gesendet|datum|envoyé|date d'envoi|enviado|fecha|verzonden|datum|inviato|data|skickat|sendt|отправлено|发送时间|送信日時|to|an|à|para|aan|a|till|til|кому|收件人|宛先|subject|betreff|objet|asunto|onderwerp|oggetto|assunto|ämne|emne|тема|主题|件名)\s*:`)
 	attrStartRe = regexp.MustCompile(`(?i)^\s*(on|am|le|el|op|il|em|den|på|w dniu|dne)\s.{3,}`)
 	attrEndRe   = regexp.MustCompile(`(?i)(wrote|writes|schrieb|a écrit|escribió|escribio|schreef|ha scritto|scrisse|escreveu|skrev|kirjoitti|napisał|napsal|написал|написала)\s*:\s*$`)
-	attrAddrRe  = regexp.MustCompile(`\d.*<[^<>\s]+@[^<>\s]+>\s*:\s*$`)
+	attrAddrRe  = regexp.MustCompile(`\d.*<\s*[^<>\s]+@[^<>\s]+\s*>\s*:\s*$`)
+	attrVerbRe  = regexp.MustCompile(`(?i)(\s|^)(wrote|schrieb|a écrit|escribió|escribio|schreef|ha scritto|scrisse|escreveu|skrev|kirjoitti|napisał|napsal|написал|написала)(\s|:|$)`)
 	attrCJKRe   = regexp.MustCompile(`(写道|のメール|wrote)\s*[:：]\s*$`)
 )
 
@@ -131,7 +132,7 @@ func attributionAt(lines []string, i int) (int, bool) {
 		if len(joined) > 400 {
 			break
 		}
-		if endsWithColon(next) && (attrEndRe.MatchString(joined) || attrAddrRe.MatchString(joined)) {
+		if endsWithColon(next) && (attrEndRe.MatchString(joined) || attrAddrRe.MatchString(joined) || attrVerbRe.MatchString(joined)) {
 			return j + 1, true
 		}
 	}
