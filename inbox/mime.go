@@ -153,9 +153,11 @@ func (f *base64Filter) Read(p []byte) (int, error) {
 // charset keeps the bytes: UTF-8 when they are, else read as Windows-1252.
 func readText(r io.Reader, cs string, limit int) string {
 	raw, _ := io.ReadAll(io.LimitReader(r, int64(limit)))
-	cs = strings.ToLower(strings.TrimSpace(cs))
+	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
 	switch cs {
-	case "", "us-ascii", "utf-8", "utf8", "ascii":
+	case "utf-8", "utf8":
+		return strings.ToValidUTF8(string(raw), "\uFFFD")
+	case "", "us-ascii", "ascii":
 	default:
 		if cr, err := charset.Reader(cs, bytes.NewReader(raw)); err == nil {
 			if dec, err := io.ReadAll(cr); err == nil || len(dec) > 0 {
@@ -163,6 +165,7 @@ func readText(r io.Reader, cs string, limit int) string {
 			}
 		}
 	}
+	// no charset, or an unknown one: UTF-8 when the bytes are, else Windows-1252
 	if utf8.Valid(raw) {
 		return string(raw)
 	}

@@ -44,7 +44,7 @@ type Bounce struct {
 	OriginalMessageID string // without <>
 	OriginalSubject   string
 	Recipients        []BounceRecipient
-	Delayed           bool // only "delayed" actions: not a bounce
+	Delayed           bool // no recipient failed (only delayed, or relayed/delivered): not a bounce
 }
 
 // Message is one raw email as coffeechat reads it.

@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +232,26 @@ func TestMentioned(t *testing.T) {
 			t.Errorf("mentioned %q with name %q, want %q", a.Address, a.Name, want[a.Address])
 		}
 	}
+}
+
+// BenchmarkReadCorpus prints how long reading one fixture message takes.
+func BenchmarkReadCorpus(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.eml"))
+	var raws [][]byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, raw := range raws {
+			if _, err := Read(raw, ReadOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(raws))/1e3, "µs/message")
 }
