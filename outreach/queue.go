@@ -26,6 +26,8 @@ type QueueItem struct {
 	Purpose string    `json:"purpose"` // a draft's purpose, or a review item's kind
 	Summary string    `json:"summary,omitempty"`
 	Created time.Time `json:"created"`
+	// Sends is when a draft would leave if approved now (send_queue.go).
+	Sends *time.Time `json:"sends,omitempty"`
 }
 
 // Queue lists drafts waiting for approval, then open review items.
@@ -51,7 +53,10 @@ func (o *Outreach) Queue(ctx context.Context) ([]QueueItem, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, o.fillSends(ctx, out)
 }
 
 // QueueID is a parsed queue id: a message, or a review item ("r3").

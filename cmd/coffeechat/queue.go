@@ -31,9 +31,13 @@ func (a *app) queueCmd() *cobra.Command {
 				}
 				return a.printJSON(items)
 			}
+			outgoing, err := o.Outgoing(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if len(items) == 0 {
 				fmt.Fprintln(a.stdout, "The queue is empty.")
-				return nil
+				return printOutgoing(a.stdout, outgoing, o.Cfg.Location(), a.clock()())
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tASK\tPURPOSE\tTO\tSUBJECT")
@@ -48,7 +52,7 @@ func (a *app) queueCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(a.stdout, "\ncoffeechat show ID | edit ID | approve ID... | reject ID...")
-			return nil
+			return printOutgoing(a.stdout, outgoing, o.Cfg.Location(), a.clock()())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -67,7 +67,7 @@ type daemonRig struct {
 
 func newDaemonRig(t *testing.T, deliver func(from string, rcpts []string, data []byte) error) *daemonRig {
 	t.Helper()
-	r := &daemonRig{t: t, bin: buildDaemon(t), dir: t.TempDir()}
+	r := &daemonRig{t: t, dir: t.TempDir()}
 	var err error
 	if r.smtp, err = sandbox.StartSMTP(t.Context(), sandbox.SMTPOptions{Users: map[string]string{runUser: runPass}, Deliver: deliver}); err != nil {
 		t.Fatal(err)
@@ -163,6 +163,9 @@ func (r *daemonRig) approve(n int) map[int64]string {
 // start runs `coffeechat --config CFG run`; its stderr goes to a buffer.
 func (r *daemonRig) start() (*exec.Cmd, *lockedBuf) {
 	r.t.Helper()
+	if r.bin == "" {
+		r.bin = buildDaemon(r.t)
+	}
 	cmd := exec.Command(r.bin, "--config", r.cfg, "run")
 	cmd.Env = append(os.Environ(), "COFFEECHAT_TEST_PASSWORD="+runPass, "HOME="+r.dir, "XDG_CONFIG_HOME="+r.dir, "XDG_DATA_HOME="+r.dir)
 	buf := &lockedBuf{}
@@ -388,5 +391,32 @@ func TestClockFile(t *testing.T) {
 	}
 	if got := newClock(func(string) string { return "" })(); time.Since(got) > time.Minute {
 		t.Errorf("clock without the file is off by %v", time.Since(got))
+	}
+}
+
+func TestQueueShowsWhenApprovedMailSends(t *testing.T) {
+	r := newDaemonRig(t, nil)
+	b, _ := os.ReadFile(r.cfg)
+	os.WriteFile(r.cfg, bytes.Replace(b, []byte(`window = "always"`), []byte(`window = "Mon 09:00-10:00"`), 1), 0o600)
+	r.approve(2)
+	getenv := func(k string) string {
+		if k == "HOME" || k == "XDG_CONFIG_HOME" || k == "XDG_DATA_HOME" {
+			return r.dir
+		}
+		return ""
+	}
+	var out, errb bytes.Buffer
+	if err := run(t.Context(), []string{"--config", r.cfg, "queue"}, getenv, strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("queue: %v\n%s", err, errb.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "Approved, waiting to be sent:") || !strings.Contains(text, "SENDS") {
+		t.Fatalf("queue output lacks the approved messages:\n%s", text)
+	}
+	if !strings.Contains(text, "Mon ") && !strings.Contains(text, "now") {
+		t.Errorf("queue output does not say when they go (Monday 09:00):\n%s", text)
+	}
+	if strings.Count(text, "p0@example.test")+strings.Count(text, "p1@example.test") != 2 {
+		t.Errorf("queue output:\n%s", text)
 	}
 }
