@@ -190,3 +190,13 @@ func (tx *Tx) NoteDaemonError(ctx context.Context, source, text string) error {
 	}
 	return nil
 }
+
+// DaemonErrorCount returns how many times problems of source were noted
+// (the sum of their counts).
+func (tx *Tx) DaemonErrorCount(ctx context.Context, source string) (int, error) {
+	var n int
+	if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(count), 0) FROM daemon_errors WHERE source = ?`, source).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count daemon errors: %w", err)
+	}
+	return n, nil
+}
