@@ -74,10 +74,12 @@ func TestWatchRig(t *testing.T) {
 	e.waitDeclined(15*time.Second, 2)
 
 	r.StopDovecot(t)
+	t.Logf("dovecot stopped at %s", time.Now().Format("15:04:05.000"))
 	mxDeliver(t, r, account, declineFrom(3, account))
 	mxDeliver(t, r, account, noise(3, account))
 	mxDeliver(t, r, account, declineFrom(4, account))
 	r.StartDovecot(t)
+	t.Logf("dovecot started at %s", time.Now().Format("15:04:05.000"))
 	e.waitDeclined(40*time.Second, 3, 4)
 	stop()
 	e.checkOnce(1, 2, 3, 4)
