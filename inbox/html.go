@@ -95,6 +95,8 @@ func htmlText(h string, dropQuotes bool) string {
 		pre       int
 		lineStart = true
 		pendingSp bool
+		mailto    string // the address of an open <a href="mailto:...">
+		linkStart int    // where its text starts in b
 	)
 	newline := func() {
 		b.WriteByte('\n')
@@ -196,6 +198,21 @@ func htmlText(h string, dropQuotes bool) string {
 			}
 		}
 		switch t.name {
+		case "a":
+			// a mailto link keeps its address: "Jane Doe <jane@x>", as a text part would
+			if !t.closing {
+				mailto, linkStart = "", b.Len()
+				if href := strings.TrimSpace(t.attrs["href"]); len(href) > 7 && strings.EqualFold(href[:7], "mailto:") {
+					addr, _, _ := strings.Cut(href[7:], "?")
+					mailto = strings.TrimSpace(html.UnescapeString(addr))
+				}
+			} else if mailto != "" {
+				if linkStart <= b.Len() && !strings.Contains(b.String()[linkStart:], mailto) {
+					writeText(" <" + mailto + ">")
+				}
+				mailto = ""
+			}
+			continue
 		case "blockquote":
 			if !lineStart {
 				newline()

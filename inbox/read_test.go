@@ -178,6 +178,10 @@ func TestHTMLToText(t *testing.T) {
 	if got := HTMLToText(in); got != want {
 		t.Errorf("HTMLToText = %q, want %q", got, want)
 	}
+	if got, want := HTMLToText(`<p>Meet <a href="mailto:jane@acme.example">Jane Doe</a> and <a href="mailto:tom@acme.example">tom@acme.example</a></p>`),
+		"Meet Jane Doe <jane@acme.example> and tom@acme.example"; got != want {
+		t.Errorf("HTMLToText(mailto links) = %q, want %q", got, want)
+	}
 	for name, h := range map[string]string{
 		"gmail":   `<div dir="ltr">Yes!</div><div class="gmail_quote"><div class="gmail_attr">On Mon wrote:</div><blockquote class="gmail_quote">works for me</blockquote></div>`,
 		"apple":   `<div>Yes!</div><div><br><blockquote type="cite"><div>On Nov 30 wrote:</div><div>works for me</div></blockquote></div>`,
