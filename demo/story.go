@@ -371,7 +371,11 @@ func (s *Story) Answer(ctx context.Context, p Person, raw []byte, r Reply) error
 	if err != nil {
 		return err
 	}
-	first, _, _ := strings.Cut(r.Text, "\n\n")
+	first := r.Text
+	if hi, rest, ok := strings.Cut(first, "\n\n"); ok && len(hi) < 20 { // skip the greeting
+		first = rest
+	}
+	first, _, _ = strings.Cut(first, "\n\n")
 	cc := ""
 	if len(r.Cc) > 0 {
 		cc = " (reply-all, Cc " + addrList(r.Cc) + ")"
@@ -563,8 +567,9 @@ func (s *Story) Demo(ctx context.Context) error {
 	if _, err := s.Run(ctx, "ask", "intro", "--via", s.Dad.Email, "--to", s.Jane.Email, "--topic", "sports marketing"); err != nil {
 		return err
 	}
+	topics := map[string]string{s.Priya.Email: "product design", s.Rachel.Email: "consulting", s.Tom.Email: "data analysis"}
 	for _, p := range []Person{s.Priya, s.Rachel, s.Tom} {
-		if _, err := s.Run(ctx, "ask", "interview", "--to", p.Email, "--topic", strings.ToLower(p.Role)+" work"); err != nil {
+		if _, err := s.Run(ctx, "ask", "interview", "--to", p.Email, "--topic", topics[p.Email]); err != nil {
 			return err
 		}
 	}

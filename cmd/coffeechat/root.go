@@ -79,7 +79,8 @@ func (a *app) rootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/coffeechat/config.toml)")
 	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
 		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd(),
-		a.interviewsCmd(), a.interviewCmd(), a.explainCmd())
+		a.interviewsCmd(), a.interviewCmd(), a.explainCmd(), a.demoCmd())
+	root.AddCommand(a.statusCmd())
 	return root
 }
 
@@ -169,6 +170,7 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	db.Now, o.Now = a.clock(), a.clock()
 	o.RegisterSendReviews()
 	o.RegisterCalendarReviews()
+	o.RegisterScheduleReviews()
 	return o, func() { db.Close() }, nil
 }
 
