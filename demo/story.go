@@ -720,7 +720,7 @@ func (s *Story) Summary(ctx context.Context) ([]AskRow, error) {
 		if r.Via != "" {
 			via = " via " + r.Via
 		}
-		s.say("  ask %d  %-9s %-13s%s: %s", r.ID, r.Kind, r.Who, via, r.State)
+		s.say("  ask %d  %-9s %s%s: %s", r.ID, r.Kind, r.Who, via, r.State)
 	}
 	return rows, nil
 }
