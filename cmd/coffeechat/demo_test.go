@@ -35,12 +35,12 @@ func TestDemo(t *testing.T) {
 		"$ coffeechat ask interview",
 		"(demo) approving draft 1 ",
 		"as you would with `coffeechat approve 1`",
-		"answers from Gmail (reply-all, Cc",                 // Dad introduces Jane
-		"Bcc: Robert Rivera <dad@example.test>",             // the connector moved to Bcc
-		"answers from Outlook",                              // Jane, Tom
-		"answers from Apple Mail",                           // Rachel
-		"picks proposed slot 2",                             // Priya picks the second slot
-		"click Accept",                                      // invites accepted (iMIP REPLY)
+		"answers from Gmail (reply-all, Cc",                  // Dad introduces Jane
+		"Bcc: Robert Rivera <dad@example.test>",              // the connector moved to Bcc
+		"answers from Outlook",                               // Jane, Tom
+		"answers from Apple Mail",                            // Rachel
+		"picks proposed slot 2",                              // Priya picks the second slot
+		"click Accept",                                       // invites accepted (iMIP REPLY)
 		"mailbox answers by itself: out of the office until", // Tom's auto-reply
 		"(demo) moving the clock forward",
 		"Database:", "Sent messages:", "Calendar:",
