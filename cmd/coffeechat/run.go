@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,7 @@ database. SIGHUP reloads the config; SIGINT or SIGTERM stop it within a few seco
 // runDaemon is `coffeechat run`: the lock, the database, and the loops of
 // buildLoops under daemon.Daemon until ctx ends.
 func (a *app) runDaemon(ctx context.Context) error {
+	began := time.Now()
 	cfg, _, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -44,6 +46,9 @@ func (a *app) runDaemon(ctx context.Context) error {
 	if err != nil {
 		return withHint(fmt.Errorf("config: %w", err), "fix [log] in the config")
 	}
+	// The same error again is logged once, then counted (status.go shows them).
+	folder := daemon.NewErrorFolder(log.Handler(), daemon.FoldOptions{})
+	log = slog.New(folder)
 	dbPath, err := a.dbPath(cfg)
 	if err != nil {
 		return err
@@ -66,12 +71,21 @@ func (a *app) runDaemon(ctx context.Context) error {
 	}
 	defer db.Close()
 	db.Now = a.clock()
+	if err := recordStart(ctx, db); err != nil {
+		return err
+	}
 
 	log.Info("coffeechat run", "pid", os.Getpid(), "db", dbPath, "account", cfg.Account.Email)
+	ready := make(chan struct{})
 	d := &daemon.Daemon{
-		Log:   log,
-		Build: func(ctx context.Context) ([]daemon.Loop, error) { return a.buildLoops(ctx, db, log) },
+		Log: log,
+		Build: func(ctx context.Context) ([]daemon.Loop, error) {
+			loops, err := a.buildLoops(ctx, db, log)
+			return append(loops, folder.Recorder(db, 0)), err
+		},
+		Ready: ready,
 	}
+	go logReady(ctx, ready, log, began)
 	err = d.Run(ctx)
 	log.Info("coffeechat run stopped")
 	return err
@@ -99,6 +113,7 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 	o.Now = a.clock()
 	o.RegisterSendReviews()
 	o.RegisterCalendarReviews()
+	o.RegisterScheduleReviews()
 	calsync, err := daemon.NewCalSync(ctx, o, log.With("loop", "calsync"))
 	if err != nil {
 		return nil, err
@@ -108,6 +123,7 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 		a.senderLoop(o, cfg, log),
 		calsync,
 		daemon.NewWatch(o, log.With("loop", "inbox")),
+		&daemon.Scheduler{O: o, Log: log.With("loop", "scheduler")},
 		// The inbox watcher, the scheduler and the calendar sync join here.
 	}
 	return loops, nil
