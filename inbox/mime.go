@@ -34,6 +34,7 @@ type mimeParts struct {
 	calendarParam string // the method= parameter of the text/calendar part
 
 	reportType     string // report-type of a multipart/report
+	disposition    bool   // a message/disposition-notification part (a read receipt)
 	deliveryStatus []byte // message/delivery-status or message/global-delivery-status
 	returned       *textproto.Header
 	returnedBody   string // the start of a returned message's text, when it came as text
@@ -223,6 +224,8 @@ func walkMIME(top textproto.Header, body []byte) *mimeParts {
 				p.calendar = cal
 				p.calendarParam = strings.ToUpper(strings.TrimSpace(params["method"]))
 			}
+		case mt == "message/disposition-notification" || mt == "message/global-disposition-notification":
+			p.disposition = true
 		case mt == "message/delivery-status" || mt == "message/global-delivery-status":
 			if p.deliveryStatus == nil {
 				p.deliveryStatus, _ = io.ReadAll(io.LimitReader(dr, maxReportBytes))

@@ -63,9 +63,10 @@ type Message struct {
 	Calendar       []byte // a text/calendar part or .ics attachment
 	CalendarMethod string // its METHOD, upper case
 
-	Auto   *AutoReply // set for an automatic reply (not a bounce)
-	Bounce *Bounce    // set for a delivery status report (also when only delayed)
-	List   bool       // mailing list, newsletter or bulk mail
+	Auto    *AutoReply // set for an automatic reply (not a bounce)
+	Bounce  *Bounce    // set for a delivery status report (also when only delayed)
+	List    bool       // mailing list, newsletter or bulk mail
+	Receipt bool       // a read receipt (RFC 8098 disposition notification): no answer
 
 	Mentioned []mail.Address // name and address pairs written in NewText (not the sender's own; only in human replies)
 	Truncated bool           // the input was longer than ReadOptions.MaxBytes
@@ -118,7 +119,10 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 	m.NewText = newTextOf(parts, m.From.Name)
 
 	m.Bounce = detectBounce(hdr, m, parts)
-	if m.Bounce == nil {
+	m.Receipt = parts.reportType == "disposition-notification" || parts.disposition
+	// an iMIP reply is an answer even when calendar software marks it automatic
+	imipAnswer := len(m.Calendar) > 0 && (m.CalendarMethod == "REPLY" || m.CalendarMethod == "COUNTER")
+	if m.Bounce == nil && !m.Receipt && !imipAnswer {
 		if reason := autoReplyReason(hdr, m.Subject); reason != "" {
 			m.Auto = &AutoReply{Reason: reason}
 			if d, ok := ReturnDate(m.NewText, m.Date, loc); ok {
@@ -134,7 +138,8 @@ func Read(raw []byte, opt ReadOptions) (*Message, error) {
 }
 
 // Kind classifies the message: bounce (not only delayed), then auto-reply,
-// then calendar reply, then unrelated (list mail, delay-only reports), else reply.
+// then calendar reply, then unrelated (list mail, delay-only reports, read
+// receipts), else reply.
 func (m *Message) Kind() Kind {
 	switch {
 	case m.Bounce != nil && !m.Bounce.Delayed:
@@ -143,7 +148,7 @@ func (m *Message) Kind() Kind {
 		return KindAutoReply
 	case len(m.Calendar) > 0 && calendarReplyMethods[m.CalendarMethod]:
 		return KindCalendar
-	case m.List, m.Bounce != nil:
+	case m.List, m.Bounce != nil, m.Receipt:
 		return KindUnrelated
 	}
 	return KindReply

@@ -63,11 +63,24 @@ func TestKindPrecedence(t *testing.T) {
 		{"calendar over list", Message{List: true, Calendar: cal, CalendarMethod: "COUNTER"}, KindCalendar},
 		{"publish is no reply", Message{Calendar: cal, CalendarMethod: "PUBLISH"}, KindReply},
 		{"list", Message{List: true}, KindUnrelated},
+		{"read receipt", Message{Receipt: true}, KindUnrelated},
 	}
 	for _, tt := range tests {
 		if got := tt.m.Kind(); got != tt.want {
 			t.Errorf("%s: Kind() = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestIMIPReplyMarkedAutomatic(t *testing.T) {
+	raw := "From: room@x.example\nSubject: Accepted: chat\nAuto-Submitted: auto-generated\nContent-Type: text/calendar; method=REPLY\n\n" +
+		"BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:u1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	m, err := Read([]byte(raw), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind() != KindCalendar || m.CalendarMethod != "REPLY" {
+		t.Errorf("an automatic iMIP REPLY: Kind() = %q, method %q, want calendar_reply, REPLY", m.Kind(), m.CalendarMethod)
 	}
 }
 
