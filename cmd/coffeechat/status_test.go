@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,5 +112,35 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	if st := r.statusJSON(); st.Daemon.Running {
 		t.Errorf("status after stop: %+v, want not running", st.Daemon)
+	}
+}
+
+// TestSystemdUnit checks dist/coffeechat.service: the settings the README
+// promises, and `systemd-analyze verify` (when installed) with no warning.
+func TestSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile(filepath.Join("..", "..", "dist", "coffeechat.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ExecStart=%h/go/bin/coffeechat run", "Restart=on-failure", "RestartSec=",
+		"NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=read-only", "ReadWritePaths=", "PrivateTmp=yes",
+		"ExecReload=/bin/kill -HUP $MAINPID", "WantedBy=default.target"} {
+		if !bytes.Contains(unit, []byte("\n"+want)) {
+			t.Errorf("dist/coffeechat.service lacks %q", want)
+		}
+	}
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	// verify wants ExecStart to exist: point it at the binary the tests built.
+	bin := buildDaemon(t)
+	path := filepath.Join(t.TempDir(), "coffeechat.service")
+	if err := os.WriteFile(path, bytes.ReplaceAll(unit, []byte("%h/go/bin/coffeechat"), []byte(bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("coffeechat.service")) {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
