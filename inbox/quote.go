@@ -277,12 +277,35 @@ var (
 	nameAngleRe   = regexp.MustCompile(`(?:"([^"\n]{1,80})"|([\p{Lu}][\p{L}\p{M}'’.\-]*(?:[ \t]+[\p{Lu}][\p{L}\p{M}'’.\-]*){0,3}))[ \t]*[<(\[](?:mailto:)?(` + addrSpec + `)[>)\]]`)
 	bareAddrRe    = regexp.MustCompile(`(?:mailto:)?(` + addrSpec + `)`)
 	namePossessRe = regexp.MustCompile(`([\p{Lu}][\p{L}\p{M}'\-]*(?:[ \t]+[\p{Lu}][\p{L}\p{M}'\-]*){0,2})(?:'s|’s)[ \t]+(?:e-?mail|address|email address)[ \t]+(?:is|:)[ \t]*$`)
+	pronounRe     = regexp.MustCompile(`(?i)\b(?:his|her|their|the)[ \t]+(?:e-?mail(?:[ \t]+address)?|address|contact)[ \t]*(?:is|:)[ \t]*$`)
+	fullNameRe    = regexp.MustCompile(`\b[\p{Lu}][\p{Ll}\p{M}'’\-]+(?:[ \t]+[\p{Lu}][\p{Ll}\p{M}'’\-]+){1,2}\b`)
 	nameReachRe   = regexp.MustCompile(`(?:reach|contact|email|write to|e-mail)[ \t]+([\p{Lu}][\p{L}\p{M}'\-]*(?:[ \t]+[\p{Lu}][\p{L}\p{M}'\-]*){0,2})[ \t]+(?:at|on|via)[ \t]*:?[ \t]*$`)
 )
 
+// notNameWords start capitalised phrases that are not names.
+var notNameWords = map[string]bool{"Hi": true, "Hello": true, "Dear": true, "Her": true, "His": true, "Their": true, "You": true, "Tell": true,
+	"The": true, "My": true, "Your": true, "She": true, "He": true, "They": true, "Thanks": true, "Best": true, "Please": true, "Let": true}
+
+// lastFullName is the last "First Last" written in s, for "her email is ...".
+func lastFullName(s string) string {
+	names := fullNameRe.FindAllString(s, -1)
+	for i := len(names) - 1; i >= 0; i-- {
+		first, rest, _ := strings.Cut(names[i], " ")
+		if notNameWords[first] {
+			if fullNameRe.MatchString(rest) {
+				return strings.TrimSpace(rest)
+			}
+			continue
+		}
+		return names[i]
+	}
+	return ""
+}
+
 // mentionedAddresses finds addresses written in the text with the name that
 // goes with them: "Jane Doe <jane@x>", "Jane Doe (jane@x)", "Jane's email is jane@x",
-// "reach Jane at jane@x", or a bare address; the sender's own address is left out.
+// "reach Jane at jane@x", "... Jane Doe. Her email is jane@x", or a bare
+// address; the sender's own address is left out.
 func mentionedAddresses(text, sender string) []mail.Address {
 	var out []mail.Address
 	seen := map[string]bool{strings.ToLower(sender): true}
@@ -312,6 +335,8 @@ func mentionedAddresses(text, sender string) []mail.Address {
 			name = m[1]
 		} else if m := nameReachRe.FindStringSubmatch(before); m != nil {
 			name = m[1]
+		} else if pronounRe.MatchString(before) {
+			name = lastFullName(text[max(0, loc[0]-240):loc[0]])
 		}
 		add(name, addr)
 	}

@@ -238,9 +238,10 @@ func TestReadMIME(t *testing.T) {
 
 func TestMentioned(t *testing.T) {
 	text := "Sam, meet Jane Doe <jane@acme.example> and Marcus Lee (marcus@league.example). " +
-		"You can also reach Tanya at tanya@agency.example.\nPriya's email is priya@studio.example\nI'm at me@self.example."
+		"You can also reach Tanya at tanya@agency.example.\nPriya's email is priya@studio.example\nI'm at me@self.example.\n" +
+		"Talk to my old colleague Maria Santos. Her email is maria@teamworks.example"
 	got := mentionedAddresses(text, "me@self.example")
-	want := map[string]string{"jane@acme.example": "Jane Doe", "marcus@league.example": "Marcus Lee", "tanya@agency.example": "Tanya", "priya@studio.example": "Priya"}
+	want := map[string]string{"jane@acme.example": "Jane Doe", "marcus@league.example": "Marcus Lee", "tanya@agency.example": "Tanya", "priya@studio.example": "Priya", "maria@teamworks.example": "Maria Santos"}
 	if len(got) != len(want) {
 		t.Fatalf("mentionedAddresses = %+v, want %v", got, want)
 	}
