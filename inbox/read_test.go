@@ -273,3 +273,18 @@ func BenchmarkReadCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(raws))/1e3, "µs/message")
 }
+
+func TestOutlookDesktopHTML(t *testing.T) {
+	h := `<html><body lang="EN-US"><div class="WordSection1"><p class="MsoNormal">Thursday at 2 works.<o:p></o:p></p>` +
+		`<p class="MsoNormal"><o:p>&nbsp;</o:p></p><div><div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in">` +
+		`<p class="MsoNormal"><b>From:</b> Sam Rivera &lt;sam@example.com&gt; <br><b>Sent:</b> Monday, November 30, 2026 5:00 PM<br>` +
+		`<b>To:</b> Kim Lee &lt;klee@arena.example&gt;<br><b>Subject:</b> Quick question<o:p></o:p></p></div></div>` +
+		`<p class="MsoNormal">Any of these times work for me<o:p></o:p></p></div></body></html>`
+	m, err := Read([]byte("From: Kim Lee <klee@arena.example>\nContent-Type: text/html; charset=us-ascii\n\n"+h), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NewText != "Thursday at 2 works." {
+		t.Errorf("Outlook desktop HTML: NewText = %q, want %q", m.NewText, "Thursday at 2 works.")
+	}
+}
