@@ -262,7 +262,7 @@ func TestStoryRigKilled(t *testing.T) {
 			select {
 			case <-done:
 				return
-			case <-time.After(time.Duration(200+rand.IntN(1300)) * time.Millisecond):
+			case <-time.After(time.Duration(100+rand.IntN(600)) * time.Millisecond):
 			}
 			w.stop(syscall.SIGKILL)
 			kills++
