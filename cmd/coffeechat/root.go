@@ -80,7 +80,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.initCmd(), a.contactCmd(), a.askCmd(), a.asksCmd(), a.timelineCmd(),
 		a.queueCmd(), a.showCmd(), a.editCmd(), a.approveCmd(), a.rejectCmd(), a.runCmd(),
 		a.interviewsCmd(), a.interviewCmd(), a.explainCmd(), a.demoCmd())
-	root.AddCommand(a.statusCmd())
+	root.AddCommand(a.statusCmd(), a.doctorCmd())
 	return root
 }
 
