@@ -86,8 +86,12 @@ type doctorRun struct {
 	checks []Check
 }
 
-func (d *doctorRun) pass(name, detail string) { d.checks = append(d.checks, Check{name, checkPass, detail, ""}) }
-func (d *doctorRun) skip(name, why string)    { d.checks = append(d.checks, Check{name, checkSkip, why, ""}) }
+func (d *doctorRun) pass(name, detail string) {
+	d.checks = append(d.checks, Check{name, checkPass, detail, ""})
+}
+func (d *doctorRun) skip(name, why string) {
+	d.checks = append(d.checks, Check{name, checkSkip, why, ""})
+}
 func (d *doctorRun) fail(name string, err error, fix string) {
 	d.checks = append(d.checks, Check{name, checkFail, err.Error(), fix})
 }
