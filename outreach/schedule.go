@@ -52,11 +52,24 @@ func (o *Outreach) SchedulePass(ctx context.Context) (PassResult, error) {
 	var unsent []*store.Message
 	err := o.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if ids, err = tx.ScheduleCandidates(ctx, now.Add(-o.Cfg.ThanksAfter())); err != nil {
+		if ids, err = tx.ScheduleCandidates(ctx, now.Add(-o.Cfg.FollowupAfter()), now.Add(-o.Cfg.ThanksAfter())); err != nil {
 			return err
 		}
-		unsent, err = tx.UnsentWithAsk(ctx)
-		return err
+		all, err := tx.UnsentWithAsk(ctx)
+		if err != nil {
+			return err
+		}
+		// Judged here, read-only; only the stale ones get a write transaction.
+		for _, m := range all {
+			why, err := o.staleReasonTx(ctx, tx, m)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				unsent = append(unsent, m)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -408,6 +421,37 @@ func (o *Outreach) StaleTx(ctx context.Context, tx *store.Tx, m *store.Message) 
 	if m.Direction != store.Out || m.AskID == 0 || isCalendarPurpose(m.Purpose) || m.Auto {
 		return "", nil
 	}
+	why, err := o.staleReasonTx(ctx, tx, m)
+	if why == "" || err != nil {
+		return "", err
+	}
+	if err := tx.SetMessageState(ctx, m.ID, store.MsgStale, store.MsgDraft, store.MsgApproved); err != nil {
+		return "", err
+	}
+	m.Error = why
+	if err := tx.SaveMessage(ctx, m); err != nil {
+		return "", err
+	}
+	if err := tx.AddEvent(ctx, m.AskID, "stale", fmt.Sprintf("%s to %s not sent: %s", m.Purpose, m.To, why), m.ID); err != nil {
+		return "", err
+	}
+	err = tx.InsertReviewItem(ctx, &store.ReviewItem{AskID: m.AskID, MessageID: m.ID, Kind: ReviewStale,
+		Summary: fmt.Sprintf("not sent (%s): %s to %s, %q", why, m.Purpose, m.To, m.Subject),
+		Detail:  fmt.Sprintf(`{"reason":%q,"was":%q,"hint":"approve rN puts it back as a new draft; reject rN drops it"}`, why, m.State)})
+	if err != nil {
+		return "", err
+	}
+	m.State = store.MsgStale
+	o.Log.Info("stale message not sent", "msg", m.ID, "ask", m.AskID, "why", why)
+	return why, nil
+}
+
+// staleReasonTx says why unsent message m is no longer wanted ("" when it
+// is), changing nothing.
+func (o *Outreach) staleReasonTx(ctx context.Context, tx *store.Tx, m *store.Message) (string, error) {
+	if m.Direction != store.Out || m.AskID == 0 || isCalendarPurpose(m.Purpose) || m.Auto {
+		return "", nil
+	}
 	if m.State != store.MsgDraft && m.State != store.MsgApproved {
 		return "", nil
 	}
@@ -428,27 +472,6 @@ func (o *Outreach) StaleTx(ctx context.Context, tx *store.Tx, m *store.Message) 
 	case m.Purpose == store.PurposeFollowup && a.State != store.AskWaiting:
 		why = "its ask moved on (" + a.State + "): no follow-up is needed"
 	}
-	if why == "" {
-		return "", nil
-	}
-	if err := tx.SetMessageState(ctx, m.ID, store.MsgStale, store.MsgDraft, store.MsgApproved); err != nil {
-		return "", err
-	}
-	m.Error = why
-	if err := tx.SaveMessage(ctx, m); err != nil {
-		return "", err
-	}
-	if err := tx.AddEvent(ctx, a.ID, "stale", fmt.Sprintf("%s to %s not sent: %s", m.Purpose, m.To, why), m.ID); err != nil {
-		return "", err
-	}
-	err = tx.InsertReviewItem(ctx, &store.ReviewItem{AskID: a.ID, MessageID: m.ID, Kind: ReviewStale,
-		Summary: fmt.Sprintf("not sent (%s): %s to %s, %q", why, m.Purpose, m.To, m.Subject),
-		Detail:  fmt.Sprintf(`{"reason":%q,"was":%q,"hint":"approve rN puts it back as a new draft; reject rN drops it"}`, why, m.State)})
-	if err != nil {
-		return "", err
-	}
-	m.State = store.MsgStale
-	o.Log.Info("stale message not sent", "msg", m.ID, "ask", a.ID, "why", why)
 	return why, nil
 }
 

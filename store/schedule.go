@@ -51,15 +51,16 @@ func (tx *Tx) Steps(ctx context.Context, askID int64) ([]string, error) {
 }
 
 // ScheduleCandidates lists the ids of the asks the scheduler has to look at:
-// waiting asks that have sent something (follow-ups, no answer), and
-// scheduled or agreed asks with an interview that has ended before endedBy
-// (thank-yous). The rest need no look.
-func (tx *Tx) ScheduleCandidates(ctx context.Context, endedBy time.Time) ([]int64, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM asks WHERE state = 'waiting' AND last_sent_at IS NOT NULL
+// waiting asks whose last send was at or before sentBy (a follow-up or no
+// answer may be due: never earlier than followup.after after the last send),
+// and scheduled or agreed asks with an interview that ended at or before
+// endedBy (thank-yous). The rest need no look.
+func (tx *Tx) ScheduleCandidates(ctx context.Context, sentBy, endedBy time.Time) ([]int64, error) {
+	rows, err := tx.query(ctx, `SELECT id FROM asks WHERE state = 'waiting' AND last_sent_at <= ?
 		UNION
 		SELECT a.id FROM asks a JOIN interviews i ON i.ask_id = a.id
 		WHERE a.state IN ('scheduled', 'agreed') AND i.status NOT IN ('declined', 'cancelled') AND i.end_at <= ?
-		ORDER BY 1`, FormatTime(endedBy))
+		ORDER BY 1`, FormatTime(sentBy), FormatTime(endedBy))
 	if err != nil {
 		return nil, fmt.Errorf("schedule candidates: %w", err)
 	}
