@@ -55,11 +55,15 @@ type senderRig struct {
 }
 
 func newSenderRig(t *testing.T, smtpPassword string) *senderRig {
+	return newSenderRigDeliver(t, smtpPassword, nil)
+}
+
+func newSenderRigDeliver(t *testing.T, smtpPassword string, deliver func(string, []string, []byte) error) *senderRig {
 	t.Helper()
 	ctx := t.Context()
 	r := &senderRig{t: t, logs: &syncBuf{}}
 	var err error
-	if r.smtp, err = sandbox.StartSMTP(ctx, sandbox.SMTPOptions{Users: map[string]string{me: mePass}}); err != nil {
+	if r.smtp, err = sandbox.StartSMTP(ctx, sandbox.SMTPOptions{Users: map[string]string{me: mePass}, Deliver: deliver}); err != nil {
 		t.Fatal(err)
 	}
 	if r.imap, err = sandbox.StartIMAP(ctx, sandbox.IMAPOptions{Users: map[string]string{me: mePass}}); err != nil {
@@ -278,5 +282,27 @@ func TestSenderStartResolvesLeftoverSending(t *testing.T) {
 	}
 	if n := len(r.smtp.Received()); n != 0 {
 		t.Errorf("the sender resent on its own: %d received", n)
+	}
+}
+
+func TestSenderFinishesInFlightOnStop(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	r := newSenderRigDeliver(t, mePass, func(string, []string, []byte) error {
+		entered <- struct{}{}
+		time.Sleep(300 * time.Millisecond) // the server takes its time to answer
+		return nil
+	})
+	m := r.approve()
+	stop := r.start(r.sender())
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message never reached the server")
+	}
+	if err := stop(); err != nil { // asked to stop while the server holds the reply
+		t.Fatalf("Run = %v", err)
+	}
+	if s := r.state(m.ID); s != store.MsgSent {
+		t.Errorf("message stopped in flight is %s, want sent: the transaction must be finished", s)
 	}
 }
