@@ -28,6 +28,9 @@ type Sender struct {
 	Poll       time.Duration // how often the outbox is checked; default 1s
 	MinBackoff time.Duration // first wait after a connection failure; default 5s
 	MaxBackoff time.Duration // default 10 minutes
+	// Settle is how long an uncertain send waits before it is looked up in
+	// the Sent folder (the provider may file its copy late); default 10s.
+	Settle time.Duration
 	// Finish is how long an SMTP transaction in flight may go on after the
 	// loop is told to stop; default 3s (the daemon's grace is 4s).
 	Finish time.Duration
@@ -190,7 +193,7 @@ func (s *Sender) sendBatch(ctx, sendCtx context.Context, log *slog.Logger, sess 
 // sentWork resolves uncertain sends and files copies in the Sent folder,
 // over one IMAP connection opened only when there is work.
 func (s *Sender) sentWork(ctx context.Context) error {
-	unresolved, err := s.O.UncertainToResolve(ctx)
+	unresolved, err := s.O.UncertainToResolve(ctx, orDefault(s.Settle, 10*time.Second))
 	if err != nil {
 		return err
 	}
@@ -210,7 +213,7 @@ func (s *Sender) sentWork(ctx context.Context) error {
 		return nil
 	}
 	if s.DialSent == nil {
-		_, _, err := s.O.ResolveUncertain(ctx, nil)
+		_, _, err := s.O.ResolveUncertain(ctx, nil, orDefault(s.Settle, 10*time.Second))
 		return err
 	}
 	conn, err := s.DialSent(ctx)
@@ -219,7 +222,7 @@ func (s *Sender) sentWork(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if len(unresolved) > 0 {
-		if _, _, err := s.O.ResolveUncertain(ctx, conn); err != nil {
+		if _, _, err := s.O.ResolveUncertain(ctx, conn, orDefault(s.Settle, 10*time.Second)); err != nil {
 			return err
 		}
 	}

@@ -95,7 +95,7 @@ func server(t *testing.T, s config.Server, addr, password string) config.Server 
 
 func (r *senderRig) sender() *daemon.Sender {
 	return &daemon.Sender{O: r.o, SMTP: mailer.NewClient(r.cfg.SMTP, r.o.Log), DialSent: daemon.DialIMAPSent(r.o, r.o.Log),
-		Log: r.o.Log, Poll: 20 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
+		Log: r.o.Log, Poll: 20 * time.Millisecond, Settle: time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
 }
 
 // start runs the loop until the test ends; stop cancels it and returns its error.

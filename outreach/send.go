@@ -314,15 +314,21 @@ type SentFolder interface {
 }
 
 // UncertainToResolve lists uncertain messages that have no open review item
-// yet: they still need a look in the Sent folder.
-func (o *Outreach) UncertainToResolve(ctx context.Context) ([]*store.Message, error) {
+// yet: they still need a look in the Sent folder. Those that became
+// uncertain less than settle ago wait (a provider may file its copy of what
+// it received a few seconds late).
+func (o *Outreach) UncertainToResolve(ctx context.Context, settle time.Duration) ([]*store.Message, error) {
 	var out []*store.Message
+	now := o.now()
 	err := o.DB.View(ctx, func(tx *store.Tx) error {
 		ms, err := tx.OutMessagesIn(ctx, store.MsgUncertain)
 		if err != nil {
 			return err
 		}
 		for _, m := range ms {
+			if now.Sub(m.UpdatedAt) < settle {
+				continue
+			}
 			r, err := tx.OpenReviewFor(ctx, m.ID, ReviewUncertainSend)
 			if err != nil {
 				return err
@@ -340,8 +346,9 @@ func (o *Outreach) UncertainToResolve(ctx context.Context) ([]*store.Message, er
 // folder: found, it was delivered (sent); not found, the user decides (an
 // uncertain_send review item). sent may be nil when no IMAP server is
 // configured: every one goes to the user. It stops at the first IMAP error.
-func (o *Outreach) ResolveUncertain(ctx context.Context, sent SentFolder) (found, asked int, err error) {
-	ms, err := o.UncertainToResolve(ctx)
+// Messages that became uncertain less than settle ago are left for later.
+func (o *Outreach) ResolveUncertain(ctx context.Context, sent SentFolder, settle time.Duration) (found, asked int, err error) {
+	ms, err := o.UncertainToResolve(ctx, settle)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -330,7 +330,7 @@ func TestSendPermanentFailsOnlyThatDraft(t *testing.T) {
 	}
 	r.smtp.Fail(sandbox.Fault{Stage: "data", Code: 554, Text: "Message rejected: looks like spam"})
 	// spam was already sent in the first batch; send a new one into the fault.
-	late := r.approved(store.PurposeFollowup, false)
+	late := r.approved(store.PurposeInterviewRequest, false)
 	r.sendDue()
 	for _, c := range []struct {
 		m     *store.Message
@@ -385,7 +385,7 @@ func TestSendUncertain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		found, asked, err := r.o.ResolveUncertain(r.ctx, r.sentFolder())
+		found, asked, err := r.o.ResolveUncertain(r.ctx, r.sentFolder(), 0)
 		if err != nil || found != 1 || asked != 0 {
 			t.Fatalf("ResolveUncertain = %d found, %d asked, %v", found, asked, err)
 		}
@@ -420,11 +420,11 @@ func TestSendUncertain(t *testing.T) {
 			if due, _ := r.o.DueMessages(r.ctx); len(due) != 0 {
 				t.Fatalf("uncertain message due: %v", due)
 			}
-			found, asked, err := r.o.ResolveUncertain(r.ctx, r.sentFolder())
+			found, asked, err := r.o.ResolveUncertain(r.ctx, r.sentFolder(), 0)
 			if err != nil || found != 0 || asked != 1 {
 				t.Fatalf("ResolveUncertain = %d found, %d asked, %v", found, asked, err)
 			}
-			if _, asked, _ := r.o.ResolveUncertain(r.ctx, r.sentFolder()); asked != 0 {
+			if _, asked, _ := r.o.ResolveUncertain(r.ctx, r.sentFolder(), 0); asked != 0 {
 				t.Fatalf("asked twice")
 			}
 			items := r.reviews(outreach.ReviewUncertainSend)
@@ -474,7 +474,11 @@ func TestRecoverSending(t *testing.T) {
 	if got := r.msg(m.ID); got.State != store.MsgUncertain {
 		t.Fatalf("state %s", got.State)
 	}
-	if _, asked, err := r.o.ResolveUncertain(r.ctx, nil); asked != 1 || err != nil {
+	if _, asked, err := r.o.ResolveUncertain(r.ctx, nil, 10*time.Second); asked != 0 || err != nil {
+		t.Fatalf("resolved before it settled: asked %d, %v", asked, err)
+	}
+	r.advance(11 * time.Second)
+	if _, asked, err := r.o.ResolveUncertain(r.ctx, nil, 10*time.Second); asked != 1 || err != nil {
 		t.Fatalf("without IMAP: asked %d, %v", asked, err)
 	}
 }
