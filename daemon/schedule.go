@@ -15,7 +15,7 @@ import (
 type Scheduler struct {
 	O     *outreach.Outreach
 	Log   *slog.Logger
-	Every time.Duration // default 5s
+	Every time.Duration // default 2s
 }
 
 // Name implements Loop.
@@ -27,7 +27,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := time.NewTicker(orDefault(s.Every, 5*time.Second))
+	t := time.NewTicker(orDefault(s.Every, 2*time.Second))
 	defer t.Stop()
 	for {
 		if _, err := s.O.SchedulePass(ctx); err != nil && ctx.Err() == nil {
