@@ -420,3 +420,57 @@ func TestQueueShowsWhenApprovedMailSends(t *testing.T) {
 		t.Errorf("queue output:\n%s", text)
 	}
 }
+
+func TestApproveRejectUncertainSend(t *testing.T) {
+	r := newDaemonRig(t, nil)
+	ids := r.approve(2)
+	ctx := t.Context()
+	db, err := store.Open(ctx, r.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Both were being sent when a daemon died; nothing in Sent.
+	for id := range ids {
+		if err := db.Update(ctx, func(tx *store.Tx) error { return tx.BeginSending(ctx, id, []byte("x")) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := outreach.New(db, nil, nil, nil)
+	if _, err := o.RecoverSending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, asked, err := o.ResolveUncertain(ctx, nil, 0); asked != 2 || err != nil {
+		t.Fatalf("ResolveUncertain: asked %d, %v", asked, err)
+	}
+	var items []*store.ReviewItem
+	db.View(ctx, func(tx *store.Tx) error { items, err = tx.OpenReviewItems(ctx); return err })
+	if len(items) != 2 {
+		t.Fatalf("review items: %v", items)
+	}
+	getenv := func(k string) string {
+		if k == "HOME" || k == "XDG_CONFIG_HOME" || k == "XDG_DATA_HOME" {
+			return r.dir
+		}
+		return ""
+	}
+	cli := func(args ...string) string {
+		var out, errb bytes.Buffer
+		if err := run(ctx, append([]string{"--config", r.cfg}, args...), getenv, strings.NewReader(""), &out, &errb); err != nil {
+			t.Fatalf("coffeechat %v: %v\n%s", args, err, errb.String())
+		}
+		return out.String()
+	}
+	cli("approve", "r"+strconv.FormatInt(items[0].ID, 10)) // send again
+	cli("reject", "r"+strconv.FormatInt(items[1].ID, 10))  // it went: mark sent
+	states, _ := r.states()
+	if s := states[items[0].MessageID]; s != store.MsgApproved {
+		t.Errorf("after approve rN the message is %s, want approved (to be sent again)", s)
+	}
+	if s := states[items[1].MessageID]; s != store.MsgSent {
+		t.Errorf("after reject rN the message is %s, want sent", s)
+	}
+	if q := cli("queue"); strings.Contains(q, "uncertain_send") || !strings.Contains(q, "Approved, waiting to be sent") {
+		t.Errorf("queue after resolving:\n%s", q)
+	}
+}
