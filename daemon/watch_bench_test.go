@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -34,6 +35,9 @@ func TestBenchInbox(t *testing.T) {
 	total, replies, live := 100000, 1000, 200
 	if v, _ := strconv.Atoi(os.Getenv("COFFEECHAT_BENCH_MESSAGES")); v > 0 {
 		total = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("COFFEECHAT_BENCH_LIVE")); err == nil && v > 0 {
+		live = v
 	}
 	account := r.User(t, "bench")
 	local, _, _ := strings.Cut(account, "@")
@@ -67,7 +71,11 @@ func TestBenchInbox(t *testing.T) {
 
 	// The catch-up: first run, 1,000 open asks; match and classify all.
 	resetPeak()
-	w := inbox.NewWatcher(cfg, e.o.InboxSink(), nil, inbox.WatchOptions{})
+	var wlog *slog.Logger
+	if os.Getenv("COFFEECHAT_BENCH_DEBUG") != "" {
+		wlog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	w := inbox.NewWatcher(cfg, e.o.InboxSink(), wlog, inbox.WatchOptions{})
 	t0 = time.Now()
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
