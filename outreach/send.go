@@ -252,7 +252,7 @@ func (o *Outreach) failTx(ctx context.Context, tx *store.Tx, m *store.Message, e
 		return err
 	}
 	d := sendDetail{MessageID: m.MessageID, To: m.To, Subject: m.Subject, Error: errText, Attempts: m.Attempts,
-		Hint: "fix the address or the message, then `coffeechat approve rN` sends it again; `coffeechat reject rN` gives up"}
+		Hint: "`coffeechat approve rN` tries again with the same message (once the server's problem is fixed); `coffeechat reject rN` gives up (for a wrong address: correct the contact, then draft anew)"}
 	summary := fmt.Sprintf("not sent to %s: %s", m.To, errText)
 	if se != nil {
 		d.Code, d.Enhanced, d.Server, d.Rcpt = se.Code, se.Enhanced, se.Text, se.Rcpt
