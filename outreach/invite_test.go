@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-message"
-
 	"github.com/coffeechat/coffeechat/calendar"
+	"github.com/coffeechat/coffeechat/calendar/calendartest"
 	"github.com/coffeechat/coffeechat/config"
 	"github.com/coffeechat/coffeechat/inbox"
 	"github.com/coffeechat/coffeechat/store"
@@ -183,53 +181,11 @@ func (e *calEnv) timeline(askID int64) string {
 	return b.String()
 }
 
-// mimeShape writes the MIME tree of a raw message, e.g.
-// multipart/mixed[multipart/alternative[text/plain,text/calendar;method=REQUEST/base64],application/ics:invite.ics/base64],
-// and returns the decoded bodies by content type.
+// mimeShape writes the MIME tree of a raw message and returns the decoded
+// bodies by content type (calendartest.Shape).
 func mimeShape(t *testing.T, raw []byte) (string, map[string][]byte) {
 	t.Helper()
-	ent, err := message.Read(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bodies := map[string][]byte{}
-	var walk func(e *message.Entity) string
-	walk = func(e *message.Entity) string {
-		ct, params, _ := e.Header.ContentType()
-		if mr := e.MultipartReader(); mr != nil {
-			var kids []string
-			for {
-				p, err := mr.NextPart()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				kids = append(kids, walk(p))
-			}
-			return ct + "[" + strings.Join(kids, ",") + "]"
-		}
-		s := ct
-		if m := params["method"]; m != "" {
-			s += ";method=" + m
-		}
-		if _, dp, err := e.Header.ContentDisposition(); err == nil && dp["filename"] != "" {
-			s += ":" + dp["filename"]
-		}
-		if enc := e.Header.Get("Content-Transfer-Encoding"); enc == "base64" {
-			s += "/base64"
-		}
-		b, err := io.ReadAll(e.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := bodies[ct]; !ok {
-			bodies[ct] = b
-		}
-		return s
-	}
-	return walk(ent), bodies
+	return calendartest.Shape(t, raw)
 }
 
 const wantInviteShape = "multipart/mixed[multipart/alternative[text/plain,text/calendar;method=REQUEST/base64],application/ics:invite.ics/base64]"
@@ -755,5 +711,140 @@ func TestParseTime(t *testing.T) {
 		if _, err := ParseTime(in, loc); err == nil {
 			t.Errorf("ParseTime(%q) accepted", in)
 		}
+	}
+}
+
+// ownView is how calendar.Parse reads data, in the cross-check's terms.
+func ownView(t *testing.T, data []byte) calendartest.View {
+	t.Helper()
+	cal, err := calendar.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cal.Events) == 0 {
+		t.Fatal("no event")
+	}
+	ev := cal.Events[0]
+	v := calendartest.View{Method: cal.Method, UID: ev.UID, Start: ev.Start.UTC().Format(time.RFC3339), End: ev.End.UTC().Format(time.RFC3339),
+		Organizer: ev.Organizer.Email, Sequence: ev.Sequence, Status: ev.Status, Summary: ev.Summary}
+	for _, a := range ev.Attendees {
+		v.Attendees = append(v.Attendees, calendartest.Partner{Email: a.Email, PartStat: a.PartStat, CN: a.Name})
+	}
+	return v
+}
+
+// TestWorkflowCalendarsCrossChecked has python-icalendar and ical.js read
+// the invite, the update and the cancel that the workflow queues, taken from
+// the composed message (both the text/calendar part and invite.ics), and
+// checks that they, and calendar.Parse, read the same UID, times,
+// organizer, attendee, method and sequence. COFFEECHAT_XCHECK=1 runs it.
+func TestWorkflowCalendarsCrossChecked(t *testing.T) {
+	calendartest.Require(t)
+	e := newCalEnv(t, "")
+	a := e.askOf("Ünal, Ayşe", "ayse@acme.example")
+	e.agree(a, e.received(a, "Ayşe Ünal <ayse@acme.example>", nil), calSlots[1])
+	iv := e.interviewOf(a.ID)
+	sent := func(m *store.Message) {
+		e.update(func(ctx context.Context, tx *store.Tx) error { return tx.SetMessageState(ctx, m.ID, store.MsgSent) })
+	}
+	invite := e.outgoing(a.ID)[0]
+	sent(invite)
+	moveTo := pst("2026-12-08 14:00")
+	mv, err := e.o.MoveInterview(context.Background(), iv.ID, moveTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent(mv.Message)
+	cn, err := e.o.CancelInterview(context.Background(), iv.ID, "Something came up.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := func(method, status string, seq int, start time.Time) calendartest.View {
+		return calendartest.View{Method: method, UID: iv.UID, Start: start.UTC().Format(time.RFC3339), End: start.Add(30 * time.Minute).UTC().Format(time.RFC3339),
+			Organizer: "sam@example.com", Sequence: seq, Status: status, Summary: "Sam Rivera / Ünal, Ayşe",
+			Attendees: []calendartest.Partner{{Email: "ayse@acme.example", PartStat: calendar.PartNeedsAction, CN: "Ünal, Ayşe"}}}
+	}
+	var cases []calendartest.Case
+	for _, c := range []struct {
+		name string
+		m    *store.Message
+		want calendartest.View
+	}{
+		{"invite", invite, view(calendar.MethodRequest, calendar.StatusConfirmed, 0, calSlots[1])},
+		{"update", mv.Message, view(calendar.MethodRequest, calendar.StatusConfirmed, 1, moveTo)},
+		{"cancel", cn.Message, view(calendar.MethodCancel, calendar.StatusCancelled, 2, moveTo)},
+	} {
+		composed, err := composeStored(c.m, calNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, bodies := mimeShape(t, composed.Raw)
+		for _, part := range []string{"text/calendar", "application/ics"} {
+			if len(bodies[part]) == 0 {
+				t.Fatalf("%s has no %s part", c.name, part)
+			}
+			if own := ownView(t, bodies[part]); !reflect.DeepEqual(own, c.want) {
+				t.Errorf("calendar.Parse reads the %s's %s as\n  %+v\nwant\n  %+v", c.name, part, own, c.want)
+			}
+			cases = append(cases, calendartest.Case{Name: c.name + " " + part, Data: bodies[part], Want: c.want})
+		}
+	}
+	calendartest.Check(t, cases...)
+}
+
+// TestZoneInReplyWinsThroughToTheInvite follows a reply that names its own
+// zone ("Friday at 1pm ET", the account being in Los Angeles) from the
+// inbox to the invite: the interview and the invite's DTSTART are 1pm in New
+// York (18:00 UTC), not 1pm in Los Angeles (21:00 UTC).
+func TestZoneInReplyWinsThroughToTheInvite(t *testing.T) {
+	e := newEnv(t)
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
+	raw := []byte("From: Jane Doe <jane.doe@acme.example>\r\n" +
+		"To: Sam Rivera <sam@example.com>\r\n" +
+		"Subject: Re: " + fixSubject + "\r\n" +
+		"Date: Mon, 30 Nov 2026 15:10:00 -0500\r\n" +
+		"Message-ID: <zone.reply.1@acme.example>\r\n" +
+		"In-Reply-To: <" + fixAskID + ">\r\n" +
+		"References: <" + fixAskID + ">\r\n" +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+		"Hi Sam,\r\n\r\nHappy to help. Friday at 1pm ET works for me.\r\n\r\nJane\r\n")
+	e.apply(1, raw)
+
+	want := time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC) // Fri 4 Dec 13:00 EST = 10:00 PST
+	if got := e.ask(a.ID); got.State != store.AskScheduled {
+		t.Fatalf("ask is %s, want scheduled; timeline:\n%s", got.State, e.timeline(a.ID))
+	}
+	iv := e.interview(a.ID)
+	if !iv.Start.Equal(want) {
+		t.Errorf("interview starts %v, want %v (1pm ET)", iv.Start, want)
+	}
+	var ms []*store.Message
+	if err := e.db.View(context.Background(), func(tx *store.Tx) (err error) {
+		ms, err = tx.Messages(context.Background(), store.MessageFilter{AskID: a.ID, Direction: store.Out})
+		return
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var invite *store.Message
+	for _, m := range ms {
+		if m.Purpose == store.PurposeInvite {
+			invite = m
+		}
+	}
+	if invite == nil {
+		t.Fatalf("no invite among %d outgoing messages", len(ms))
+	}
+	c, err := composeStored(invite, fixtureNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bodies := mimeShape(t, c.Raw)
+	if !strings.Contains(string(bodies["text/calendar"]), "DTSTART:20261204T180000Z") {
+		t.Errorf("invite calendar lacks DTSTART:20261204T180000Z:\n%s", bodies["text/calendar"])
+	}
+	if text := string(bodies["text/plain"]); !strings.Contains(text, "10:00") || !strings.Contains(text, "18:00") {
+		t.Errorf("invite text does not state 10:00 PST and 18:00 UTC:\n%s", text)
 	}
 }
