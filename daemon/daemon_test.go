@@ -20,8 +20,8 @@ type logTap struct {
 func newLogTap() *logTap { return &logTap{ch: make(chan map[string]string, 100)} }
 
 func (h *logTap) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logTap) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *logTap) WithGroup(string) slog.Handler           { return h }
+func (h *logTap) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logTap) WithGroup(string) slog.Handler            { return h }
 func (h *logTap) Handle(_ context.Context, r slog.Record) error {
 	m := map[string]string{"msg": r.Message}
 	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
