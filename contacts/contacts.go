@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,14 @@ type RowError struct {
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
 func (e *RowError) Unwrap() error { return e.Err }
+
+// MarshalJSON writes {"line": 12, "error": "..."}.
+func (e *RowError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Line  int    `json:"line"`
+		Error string `json:"error"`
+	}{e.Line, e.Err.Error()})
+}
 
 // ErrUnknownFormat is returned by Detect when neither the name nor the content tells.
 var ErrUnknownFormat = errors.New("unknown contacts format")

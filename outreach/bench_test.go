@@ -13,7 +13,7 @@ import (
 	"github.com/coffeechat/coffeechat/store"
 )
 
-func benchOutreach(b *testing.B) *Outreach {
+func benchOutreach(b testing.TB) *Outreach {
 	b.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {

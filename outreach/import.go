@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/coffeechat/coffeechat/contacts"
@@ -36,7 +37,7 @@ type ImportResult struct {
 	Added   []ImportLine         `json:"added"`
 	Updated []ImportLine         `json:"updated"`
 	Skipped []ImportLine         `json:"skipped"`
-	Bad     []*contacts.RowError `json:"-"`
+	Bad     []*contacts.RowError `json:"bad"` // rows left out (--skip-bad)
 }
 
 // BadRowsError is a file with rows that could not be read; nothing was imported.
@@ -86,10 +87,22 @@ func (o *Outreach) Import(ctx context.Context, r io.Reader, name string, opt Imp
 	if err != nil {
 		return nil, err
 	}
-	recs, bad, err := contacts.Parse(bytes.NewReader(data), f)
+	parsed, bad, err := contacts.Parse(bytes.NewReader(data), f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	// A row the parser read but that fails the checks at the edge (a line
+	// break inside an encoded word, a comma in a label) is a bad row too, so
+	// that nothing is imported partially unless asked.
+	var recs []contacts.Record
+	for _, rec := range parsed {
+		if _, err := newContact(rec, string(f)).validate(); err != nil {
+			bad = append(bad, &contacts.RowError{Line: rec.Line, Err: err})
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
 	if len(bad) > 0 && !opt.SkipBad {
 		return nil, &BadRowsError{Name: name, Rows: bad}
 	}
@@ -111,11 +124,18 @@ func (o *Outreach) Import(ctx context.Context, r io.Reader, name string, opt Imp
 	return res, nil
 }
 
-func (o *Outreach) importOne(ctx context.Context, tx *store.Tx, source string, rec contacts.Record, res *ImportResult) error {
+// newContact is the contact a record becomes; a record without a name is
+// named after its first address.
+func newContact(rec contacts.Record, source string) NewContact {
 	n := NewContact{Name: rec.Name, Emails: rec.Emails, Org: rec.Org, Role: rec.Role, Note: rec.Note, Tags: rec.Tags, Source: source}
 	if strings.TrimSpace(n.Name) == "" && len(n.Emails) > 0 {
 		n.Name = n.Emails[0]
 	}
+	return n
+}
+
+func (o *Outreach) importOne(ctx context.Context, tx *store.Tx, source string, rec contacts.Record, res *ImportResult) error {
+	n := newContact(rec, source)
 	line := ImportLine{Line: rec.Line, Name: n.Name}
 	if len(n.Emails) > 0 {
 		line.Email = n.Emails[0]
