@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/emersion/go-webdav/caldav"
 
 	"github.com/coffeechat/coffeechat/calendar"
+	"github.com/coffeechat/coffeechat/calendar/calendartest"
 	"github.com/coffeechat/coffeechat/config"
 	"github.com/coffeechat/coffeechat/outreach"
 	"github.com/coffeechat/coffeechat/store"
@@ -316,31 +316,10 @@ func TestCalSyncRadicale(t *testing.T) {
 		t.Skip("COFFEECHAT_RIG_CALDAV not set")
 	}
 	user := "sam@example.test"
-	coll := "/" + user + "/cc-" + strings.ToLower(rand.Text()[:10]) + "/"
+	coll := calendartest.NewCollection(t, base, user, "pass")
 	client := &http.Client{Timeout: 10 * time.Second}
-	req, _ := http.NewRequest("MKCALENDAR", base+coll, strings.NewReader(`<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
-<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
-</D:prop></D:set></C:mkcalendar>`))
-	req.SetBasicAuth(user, "pass")
-	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("MKCALENDAR: %s", resp.Status)
-	}
-	t.Cleanup(func() {
-		req, _ := http.NewRequest(http.MethodDelete, base+coll, nil)
-		req.SetBasicAuth(user, "pass")
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	})
 	w := newCalWorld(t)
-	dav, err := calendar.NewCalDAV(base+coll, user, "pass", client)
+	dav, err := calendar.NewCalDAV(coll, user, "pass", client)
 	if err != nil {
 		t.Fatal(err)
 	}
