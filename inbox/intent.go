@@ -8,10 +8,13 @@ package inbox
 // every rule below prefers "not sure" over a guess:
 //
 //  1. The text is cut into clauses at sentence ends and at "but", "however", "aber",
-//     "mais", "pero". A clause is negative when it carries a negation ("doesn't work",
-//     "can't do", "leider nicht", "ne … pas", "no puedo"); dates, times and slot
+//     "mais", "pero", and at consequence words (", so", ", donc", ", así que", ", deshalb";
+//     "so" without a comma only when a day or time follows). A clause is negative when
+//     it carries a negation or a busy phrase ("doesn't work", "can't do", "in meetings",
+//     "out of the office", "leider nicht", "ne … pas", "no puedo"); dates, times and slot
 //     numbers in a negative clause are rejections, never picks. "Tuesday doesn't work,
-//     but Thursday does" therefore reads only Thursday.
+//     but Thursday does" and "I'm out Thursday, so Friday is better for me" therefore
+//     read only the second day.
 //  2. Dates and times in the other clauses are grouped per clause into candidate
 //     times. A candidate that matches exactly one proposed slot (by date, weekday,
 //     clock time, or all of them, in the zone the text names or else loc) picks that
@@ -26,17 +29,22 @@ package inbox
 //     beyond the proposed slots is Unclear. "Any of those work", "whichever suits you"
 //     is AnySlot; "none of those work", "that time doesn't work" is ProposeTime, Time nil.
 //  4. A reply that hands the request to someone else ("looping in", "adding my
-//     colleague", "meet Jane") is Unclear: an introduction for the user to look at.
+//     colleague", "meet Jane", not "meet for coffee") is Unclear: an introduction for
+//     the user to look at.
 //  5. Without a time: a decline ("unfortunately", "have to pass", "not taking",
 //     "no longer at", "not the right person") is Decline unless it also offers later
 //     ("try me in January", "after the 15th"), which is ProposeTime with Time nil.
 //     Rejecting a proposed time without naming another ("I can't do Tuesday") is
 //     ProposeTime with Time nil. A kind opener before the decline ("I'd love to, but…")
-//     does not make it agreement; agreement and decline side by side is Unclear.
+//     does not make it agreement; agreement and decline side by side is Unclear,
+//     except when the only agreement is to help in writing ("can't do a call, but happy
+//     to answer a few questions by email"), which is Decline.
 //  6. Agreement without any time ("Sure, happy to chat!") is Agree with Time nil — the
 //     workflow asks the user — except when exactly one slot was proposed, which a plain
-//     "that works" accepts. Agreement that also asks something ("Happy to. Phone or
-//     video?") is Question: the user answers first. Pleasantries ("good luck", "great to
+//     "that works" accepts. "Would work" and "is better for me" accept a proposed slot
+//     they name; "I'm in" agrees only on its own, not in "I'm in meetings". Agreement
+//     that also asks something ("Happy to. Phone or video?") is Question: the user
+//     answers first. Pleasantries ("good luck", "great to
 //     meet you") and agreement reported for others ("she said she'd be happy to") do
 //     not count as agreement.
 //  7. A question that neither agrees nor declines is Question; a hedge ("let me check
@@ -79,12 +87,14 @@ type Understanding struct {
 // intentReader holds the phrase patterns; built per call from constant text.
 type intentReader struct {
 	when                                 *whenReader
-	clauseSplit                          *regexp.Regexp
+	clauseSplit, consequence             *regexp.Regexp
+	inWriting                            *regexp.Regexp
 	negative, notNegative, hedge         *regexp.Regexp
 	agree, firm, propose, decline, later *regexp.Regexp
 	anySlot, noneSlot, ordinal, numbered *regexp.Regexp
 	questionStart                        *regexp.Regexp
 	agreeMask, thirdPerson, handoff      *regexp.Regexp
+	meetName                             *regexp.Regexp
 	jaAgree, jaDecline                   *regexp.Regexp
 }
 
@@ -98,19 +108,23 @@ func newIntentReader() *intentReader {
 	return &intentReader{
 		when:        newWhenReader(),
 		clauseSplit: regexp.MustCompile(`,\s*(?:how about|what about|could we|can we|would|maybe|perhaps|instead|i can|i'm free|i am free|wie wäre|que diriez|qué tal|que tal)\s|(?:^|[\s,;(-])(?:but|however|though|although|except|aber|jedoch|doch|mais|cependant|pero|sin embargo)(?:[\s,:]|$)`),
+		// "…, so Friday is better": what follows a consequence word is a clause of its own.
+		consequence: regexp.MustCompile(`(,\s*|\s+)(so|and so|which means|donc|alors|deshalb|daher|dus|así que|asi que|por eso|por lo tanto)\s+`),
 		negative: w(words(`can't`, `cannot`, `can not`, `cant`, `couldn't`, `won't`, `wont`, `wouldn't`, `doesn't`, `does not`, `doesnt`, `don't`, `do not`, `dont`,
 			`isn't`, `is not`, `isnt`, `aren't`, `not`, `unable`, `unavailable`, `no longer`, `never`, `nope`, `neither`, `nor`,
 			`busy`, `booked`, `conflict`, `clash`, `out of (?:the )?office`, `traveling`, `travelling`, `unfortunately`, `sadly`, `regrettably`, `afraid`,
 			`nicht`, `kein`, `keine`, `keinen`, `leider`, `ne`, `n'`, `pas`, `malheureusement`, `désolé`, `désolée`, `no`, `nunca`,
 			`lamentablemente`, `desafortunadamente`, `lo siento`, `siento`, `imposible`, `impossible`, `sorry`, `came up`, `helaas`, `niet`, `geen`,
-			`(?:i'm|i am|i'll be|i will be|we're|we are|i've been) (?:out|away|off|on vacation|on leave|on holiday|traveling|travelling)`, `out of town`, `day off`, `off that day`)),
+			`(?:i'm|i am|i'll be|i will be|we're|we are|i've been) (?:out|away|off|on vacation|on leave|on holiday|traveling|travelling)`, `out of town`, `day off`, `off that day`,
+			`in meetings`, `in a meeting`, `(?:in|at) (?:a )?(?:conference|offsite|off-site|workshop|training|all-hands)`, `back[- ]to[- ]back`, `tied up`, `slammed`, `on a (?:plane|flight)`, `flying`)),
 		notNegative: w(words(`no problem`, `not a problem`, `no worries`, `no trouble`, `can't wait`, `cannot wait`, `not at all`, `why not`, `no doubt`,
 			`if not`, `not only`, `don't hesitate`, `do not hesitate`, `n'hésitez pas`, `n'hésite pas`, `pas de (?:problème|souci)`, `kein problem`, `no hay problema`, `sin problema`,
 			`wouldn't miss`, `sorry for the (?:delay|late|slow|wait)\w*(?: (?:reply|response))?`, `sorry it took`, `sorry to be late`, `not (?:too )?late`, `don't mind`, `do not mind`, `no preference`, `doesn't matter`, `does not matter`, `not picky`, `not fussy`, `no strong preference`)),
 		hedge: w(words(`maybe`, `might`, `perhaps`, `possibly`, `probably`, `tentative`, `tentatively`, `not sure`, `unsure`, `let me check`, `i'll check`, `will check`,
 			`get back to you`, `confirm later`, `pencil`, `vielleicht`, `eventuell`, `peut-être`, `peut-etre`, `quizás`, `quizas`, `tal vez`)),
 		agree: w(words(`works? for (?:me|us)`, `(?:that|this|it|which|all|both|either|any|whichever|one|that time|this time) (?:works|would work|will work|should work|could work)`, `works (?:great|fine|perfectly|well|nicely|best)`, `good`, `great`, `perfect`, `fine`, `suits`, `suit`, `ok`, `okay`, `sure`, `yes`, `yep`, `yeah`, `absolutely`, `definitely`, `of course`,
-			`happy to`, `glad to`, `love to`, `delighted`, `i'd be glad`, `would be glad`, `let's do`, `lets do`, `let's`, `sounds good`, `sounds great`, `sounds`, `count me in`, `i'm in`,
+			`happy to`, `glad to`, `love to`, `delighted`, `i'd be glad`, `would be glad`, `let's do`, `lets do`, `let's`, `sounds good`, `sounds great`, `sounds`, `count me in`, `(?:i'm|i am|we're) in\s*(?:[!.,;)]|$)`,
+			`(?:would|will|should) work`, `better for (?:me|us)`,
 			`i can do`, `i can make`, `i'm free`, `i am free`, `available`, `see you`, `talk then`, `speak then`, `book`, `booked it`, `confirmed`, `confirm`, `great idea`, `deal`,
 			`gladly`, `with pleasure`, `i'd love`, `i would love`, `i'd be happy`, `i would be happy`, `happy`, `glad`, `awesome`, `excellent`, `ideal`,
 			`passt`, `gerne`, `gern`, `einverstanden`, `klingt gut`, `geht`, `gut`, `prima`, `super`, `ja`, `klar`, `natürlich`,
@@ -139,6 +153,9 @@ func newIntentReader() *intentReader {
 			`keiner der`, `aucun`, `aucune`, `ninguno`, `ninguna`)),
 		ordinal:  regexp.MustCompile(lb + `(?:(the|der|die|den|le|la|el)\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|erste|ersten|zweite|zweiten|dritte|dritten|premier|première|deuxième|second|seconde|troisième|primera|primero|segunda|segundo|tercera|tercero)(?:\s+(one|option|slot|time|choice|suggestion|proposal|termin|vorschlag|créneau|option|opción|horario|fecha))?` + rb),
 		numbered: regexp.MustCompile(`(?:` + lb + `(?:option|slot|choice|number|no\.|nr\.|opción|termin|vorschlag)\s*#?\s*|#)(\d)` + rb),
+		// Help offered in writing instead of a call ("happy to answer a few questions by email").
+		inWriting: w(words(`(?:by|over|via|through|per|in an?) e-?mails?`, `in writing`, `written`, `(?:answer|reply to|respond to|take) (?:a few|some|a couple of|a couple|any|your|the|those) questions`,
+			`send (?:me |over |along )?(?:your |any |the )?questions`, `questions (?:by|over|via) e-?mail`, `per mail`, `schriftlich`, `par (?:e-?mail|courriel|écrit)`, `por (?:correo|e-?mail|escrito)`)),
 		// Pleasantries that carry agreement words without agreeing to anything.
 		agreeMask: w(words(`good luck`, `best of luck`, `all the best`, `good (?:morning|afternoon|evening|day)`, `have a (?:good|great|nice) \w+`,
 			`(?:great|good|nice|lovely) to (?:meet|hear from|e-?meet|connect with) you`, `hope (?:all is|you're|you are) (?:well|good)`, `great question`, `good question`)),
@@ -146,8 +163,10 @@ func newIntentReader() *intentReader {
 		thirdPerson: regexp.MustCompile(`^\W*(?:\p{L}+\s+){0,2}?(?:both|they|she|he|they'd|she'd|he'd|they're|she's|he's)(?:\s|$)`),
 		// The reply hands the request to someone else: an introduction, not an answer.
 		handoff: w(words(`looping in`, `loop in`, `adding (?:my )?(?:colleague|coworker|co-worker|teammate|assistant|manager|friend)`, `cc'?ing`, `cc'?d`, `copying in`,
-			`introduc(?:e|ing) you to`, `meet \p{L}+`, `forwarding (?:this|your)`, `passing (?:this|you) (?:on|along)`, `you should talk to`, `you should reach out to`,
+			`introduc(?:e|ing) you to`, `forwarding (?:this|your)`, `passing (?:this|you) (?:on|along)`, `you should talk to`, `you should reach out to`,
 			`connect you with`, `put you in touch`, `moving you to bcc`, `to bcc`)),
+		// "Sam, meet Jane": an introduction, unless the word after "meet" is no name (see meetsSomeone).
+		meetName: regexp.MustCompile(lb + `meet (\p{L}+)` + rb),
 		// Japanese has no spaces between words: match these without boundaries.
 		jaAgree:       regexp.MustCompile(`大丈夫|問題(?:あり|な)|お願いします|いいです|可能です|参加します|喜んで|空いて|結構です`),
 		jaDecline:     regexp.MustCompile(`申し訳|できません|難しい|都合が悪|無理|お断り|残念`),
@@ -165,6 +184,7 @@ type clause struct {
 	agree    bool
 	firm     bool
 	propose  bool
+	writing  bool // offers help in writing rather than a meeting
 }
 
 // candidate is a time a clause names: a day, a clock, or both.
@@ -253,9 +273,16 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	positive := func(c *clause) bool { return !c.negative }
 	anyClause := func(*clause) bool { return true }
 	agreeing := false
+	meets := false // agrees to talk, not only to help in writing
+	writes := false
 	for i := range clauses {
 		if clauses[i].agree && !clauses[i].negative && !clauses[i].question {
 			agreeing = true
+			if clauses[i].writing {
+				writes = true
+			} else {
+				meets = true
+			}
 		}
 	}
 	hedged := false
@@ -319,7 +346,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	}
 
 	// 4. Handed to someone else ("Adding my colleague Tom… Tom, could you…").
-	if has(r.handoff, anyClause) {
+	if has(r.handoff, anyClause) || r.introduces(clauses) {
 		return Understanding{Intent: Unclear, Reason: "hands the request to someone else"}
 	}
 
@@ -344,6 +371,10 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	if declining {
 		if offersLater {
 			return Understanding{Intent: ProposeTime, Reason: "not now, but offers a later time without a definite start"}
+		}
+		if agreeing && !meets && writes {
+			// "I can't do a call, but happy to answer a few questions by email."
+			return Understanding{Intent: Decline, Reason: "declines a call and offers to help in writing instead"}
 		}
 		if agreeing && !hasNegativeAfterPositive(clauses) {
 			return Understanding{Intent: Unclear, Reason: "both agrees and declines"}
@@ -511,6 +542,13 @@ func (r *intentReader) clauses(s string, mask []bool) []clause {
 	for _, loc := range r.clauseSplit.FindAllStringIndex(s, -1) {
 		cuts = append(cuts, loc[0])
 	}
+	for _, loc := range r.consequence.FindAllStringSubmatchIndex(s, -1) {
+		// After a comma "so" starts a clause; without one only when a day or time
+		// follows ("I'm out Thursday so Friday works"), never in "not so sure".
+		if strings.Contains(s[loc[2]:loc[3]], ",") || nextIsMention(s, loc[1], mask) {
+			cuts = append(cuts, loc[4])
+		}
+	}
 	sort.Ints(cuts)
 	var out []clause
 	prev := 0
@@ -537,9 +575,42 @@ func (r *intentReader) clauses(s string, mask []bool) []clause {
 			c.negative = true
 		}
 		c.firm = r.firm.MatchString(c.text)
+		c.writing = r.inWriting.MatchString(c.text)
 		c.propose = r.propose.MatchString(c.text)
 	}
 	return out
+}
+
+// introduces reports "meet Jane" in a clause; "meet for coffee", "meet up", "meet
+// you" introduce no one.
+func (r *intentReader) introduces(cs []clause) bool {
+	for _, c := range cs {
+		for _, m := range r.meetName.FindAllStringSubmatch(c.text, -1) {
+			switch m[1] {
+			case "up", "for", "with", "you", "me", "us", "them", "him", "her", "over", "in", "at", "on", "the", "a", "an",
+				"then", "soon", "sometime", "some", "next", "this", "later", "virtually", "online", "and", "or", "to", "via", "by",
+				"halfway", "there", "here", "again", "any", "whenever", "tomorrow", "today", "monday", "tuesday", "wednesday",
+				"thursday", "friday", "saturday", "sunday", "briefly", "quickly", "downtown", "somewhere", "if", "when", "after", "before":
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// nextIsMention reports whether a date or time mention starts at i, or after one
+// short preposition ("so on Friday", "so at 11").
+func nextIsMention(s string, i int, mask []bool) bool {
+	if i < len(mask) && mask[i] {
+		return true
+	}
+	for _, p := range []string{"on ", "at ", "the ", "this ", "next "} {
+		if strings.HasPrefix(s[i:], p) && i+len(p) < len(mask) && mask[i+len(p)] {
+			return true
+		}
+	}
+	return false
 }
 
 // abbrevBefore reports a dot that ends "a.m", "p.m", "dr", "mr", "no", "approx": not a sentence end.

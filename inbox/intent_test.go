@@ -325,3 +325,68 @@ func TestUnderstandMore(t *testing.T) {
 		{"Thursday 2pm Eastern works", Agree, "2026-12-03T14:00:00-05:00", 0, false}, // 11am Pacific: not the slot
 	})
 }
+
+// Busy phrases, consequence clauses ("…, so Friday is better"), conditional and
+// comparative acceptance of a proposed slot, and a call declined with help offered
+// in writing. Same slots as TestUnderstandMore.
+func TestUnderstandClausesAndWriting(t *testing.T) {
+	la := mustZone(t, "America/Los_Angeles")
+	date := time.Date(2026, 11, 30, 17, 0, 0, 0, la)
+	slots := []time.Time{
+		time.Date(2026, 12, 2, 10, 0, 0, 0, la),
+		time.Date(2026, 12, 3, 14, 0, 0, 0, la),
+		time.Date(2026, 12, 4, 11, 30, 0, 0, la),
+	}
+	s2, s3 := "2026-12-03T14:00:00-08:00", "2026-12-04T11:30:00-08:00"
+	runIntentCases(t, "busy", date, la, slots, []intentCase{
+		// busy phrases rule out the days they name
+		{"On Wednesday I'm in meetings all day, and Thursday too.\nFriday at 11:30 would work though!", Agree, s3, 3, false},
+		{"I'm in meetings all Wednesday. Thursday at 2 works.", Agree, s2, 2, false},
+		{"I'm at a conference Wednesday and Thursday. Friday works.", Agree, s3, 3, false},
+		{"Back-to-back meetings on Wednesday; Friday at 11:30 would work.", Agree, s3, 3, false},
+		{"I'm tied up on Wednesday.", ProposeTime, "", 0, false},
+		// "I'm in" agrees only on its own, not in "I'm in meetings" or "I'm in Berlin"
+		{"I'm in!", Agree, "", 0, false},
+		{"I'm in meetings all week.", Unclear, "", 0, false},
+		{"I'm in Berlin that week, happy to chat on Friday.", Agree, s3, 3, false},
+	})
+	runIntentCases(t, "consequence", date, la, slots, []intentCase{
+		{"Hi Sam,\n\nI'll be out of the office on Thursday, so Friday at 11:30 is better for me. Talk then!\n\nEmma", Agree, s3, 3, false},
+		{"I'm out Thursday so Friday works better for me", Agree, s3, 3, false},
+		{"I'm busy Wednesday, so Thursday at 2 would work.", Agree, s2, 2, false},
+		{"I'm traveling Thursday, so how about Friday at 4?", ProposeTime, "2026-12-04T16:00:00-08:00", 0, false},
+		{"I'm out Thursday, so Friday.", Agree, s3, 3, false},
+		{"El jueves no puedo, así que el viernes me viene bien.", Agree, s3, 3, false},
+		{"Je ne peux pas jeudi, donc vendredi à 11h30 me convient.", Agree, s3, 3, false},
+		{"Donnerstag geht leider nicht, deshalb passt mir Freitag um 11:30.", Agree, s3, 3, false},
+		// "so" without a comma and no day or time after it is no clause start
+		{"I'm not so sure Friday works.", ProposeTime, "", 0, false},
+		{"Thanks, so glad you reached out! Friday at 11:30 works.", Agree, s3, 3, false},
+	})
+	runIntentCases(t, "would work", date, la, slots, []intentCase{
+		{"Friday at 11:30 would work.", Agree, s3, 3, false},
+		{"Friday would work for me", Agree, s3, 3, false},
+		{"Friday at 11:30 is better for me.", Agree, s3, 3, false},
+		{"Thursday would be better for us.", Agree, s2, 2, false},
+		// a new time said conditionally is a proposal, not a firm agreement
+		{"Thursday at 4 would work", ProposeTime, "2026-12-03T16:00:00-08:00", 0, false},
+		{"Thursday at 4 is better for me", ProposeTime, "2026-12-03T16:00:00-08:00", 0, false},
+		{"Friday at 11:30 wouldn't work", ProposeTime, "", 0, false},
+		{"That would work!", Agree, "", 0, false},
+	})
+	runIntentCases(t, "in writing", date, la, slots, []intentCase{
+		{"Sam,\n\nI'm not able to do a call, but happy to answer a couple of questions by email if that helps.", Decline, "", 0, false},
+		{"I can't take calls these days, but I'm glad to answer your questions over email.", Decline, "", 0, false},
+		{"Happy to answer a few questions by email, but I can't do a call.", Decline, "", 0, false},
+		{"I won't be able to meet. Happy to help in writing though.", Decline, "", 0, false},
+		{"Unfortunately I don't have time for a call; happy to reply by email.", Decline, "", 0, false},
+		{"Leider keine Zeit für ein Gespräch, aber gerne per Mail.", Decline, "", 0, false},
+		// not a decline: a later call, a question sent by email, a different offer to meet
+		{"I'm not able to do a call this week, but happy to chat next week.", ProposeTime, "", 0, false},
+		{"Sure, happy to chat! Could you send me your questions by email first?", Question, "", 0, false},
+		{"I can't do a call, but happy to meet for coffee.", Unclear, "", 0, false},
+		{"Happy to chat! I can't do Wednesday, but Friday works.", Agree, s3, 3, false},
+		{"Sure, happy to meet up!", Agree, "", 0, false},
+		{"Sam, meet Jane. She runs partnerships.", Unclear, "", 0, false},
+	})
+}
