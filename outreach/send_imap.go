@@ -68,18 +68,35 @@ func (o *Outreach) PendingSentCopies(ctx context.Context) (int, error) {
 // FileSentCopies files the copies of sent messages in the Sent folder, as
 // smtp.save_sent says: "always" appends, "never" skips, "auto" (the default)
 // skips providers that file sent mail themselves. The exact bytes sent are
-// appended, flagged \Seen. At most limit are done; it stops at the first
-// IMAP error (the rest stay pending and are retried later). With sent nil
-// (no IMAP server configured) every copy is skipped.
+// appended, flagged \Seen. Each APPEND is recorded as begun before it is made
+// and as done after: one begun by a run that died (or whose answer was lost)
+// is looked up by Message-ID first, so a copy is not filed twice. At most
+// limit are done; it stops at the first IMAP error (the rest stay pending
+// and are retried later). With sent nil (no IMAP server configured) every
+// copy is skipped.
 func (o *Outreach) FileSentCopies(ctx context.Context, sent SentFolder, limit int) (int, error) {
 	mode := strings.ToLower(strings.TrimSpace(o.Cfg.SMTP.SaveSent))
 	var ms []*store.Message
+	tried := map[int64]bool{}
 	if err := o.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
-		ms, err = tx.PendingSentCopies(ctx, limit)
-		return err
+		if ms, err = tx.PendingSentCopies(ctx, limit); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			st, _, err := tx.SentCopy(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			tried[m.ID] = st == store.CopyTrying
+		}
+		return nil
 	}); err != nil {
 		return 0, err
+	}
+	bg := context.WithoutCancel(ctx)
+	setCopy := func(id int64, state, note string) error {
+		return o.DB.Update(bg, func(tx *store.Tx) error { return tx.SetSentCopy(bg, id, state, note) })
 	}
 	done := 0
 	for _, m := range ms {
@@ -92,15 +109,23 @@ func (o *Outreach) FileSentCopies(ctx context.Context, sent SentFolder, limit in
 		case mode != config.SaveSentAlways && sent.FilesItself():
 			state, note = store.CopySkipped, "the provider files sent mail itself"
 		default:
+			note = sent.Name()
+			if tried[m.ID] {
+				has, err := sent.Has(ctx, m.MessageID)
+				if err != nil {
+					return done, fmt.Errorf("look for message %d in %s: %w", m.ID, sent.Name(), err)
+				}
+				if has {
+					break // the earlier APPEND landed
+				}
+			} else if err := setCopy(m.ID, store.CopyTrying, sent.Name()); err != nil {
+				return done, err
+			}
 			if err := sent.Append(ctx, m.Raw, m.SentAt); err != nil {
 				return done, fmt.Errorf("file message %d in %s: %w", m.ID, sent.Name(), err)
 			}
-			note = sent.Name()
 		}
-		bg := context.WithoutCancel(ctx)
-		if err := o.DB.Update(bg, func(tx *store.Tx) error {
-			return tx.SetSentCopy(bg, m.ID, state, note)
-		}); err != nil {
+		if err := setCopy(m.ID, state, note); err != nil {
 			return done, err
 		}
 		done++

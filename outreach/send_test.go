@@ -275,6 +275,53 @@ func TestSendSaveSentNeverAndProviderFiles(t *testing.T) {
 	}
 }
 
+// A run that died between an APPEND to Sent and recording it (or lost the
+// server's answer) leaves the copy begun: the next run looks for it before
+// appending, so Sent never holds it twice; one that did not land is filed.
+func TestSentCopyBegunNotFiledTwice(t *testing.T) {
+	r := newSendRig(t, sandbox.SMTPOptions{})
+	landed := r.approved(store.PurposeInterviewRequest, false)
+	lost := r.approved(store.PurposeInterviewRequest, false)
+	if errs := r.sendDue(); len(errs) > 0 {
+		t.Fatalf("sendDue: %v", errs)
+	}
+	for _, m := range []*store.Message{landed, lost} {
+		if err := r.db.Update(r.ctx, func(tx *store.Tx) error {
+			return tx.SetSentCopy(r.ctx, m.ID, store.CopyTrying, "Sent")
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.imap.Deliver(me, "Sent", r.msg(landed.ID).Raw); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.o.FileSentCopies(r.ctx, r.sentFolder(), 10); n != 2 || err != nil {
+		t.Fatalf("FileSentCopies = %d, %v", n, err)
+	}
+	st, err := r.imap.Stored(me, "Sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, s := range st {
+		for _, m := range []*store.Message{landed, lost} {
+			if bytes.Contains(s.Raw, []byte("<"+m.MessageID+">")) {
+				count[m.MessageID]++
+			}
+		}
+	}
+	if count[landed.MessageID] != 1 || count[lost.MessageID] != 1 {
+		t.Errorf("Sent holds the landed copy %d times and the lost one %d times, want 1 and 1", count[landed.MessageID], count[lost.MessageID])
+	}
+	for _, m := range []*store.Message{landed, lost} {
+		var state string
+		r.db.View(r.ctx, func(tx *store.Tx) error { state, _, err = tx.SentCopy(r.ctx, m.ID); return err })
+		if state != store.CopyFiled {
+			t.Errorf("message %d copy state %q, want filed", m.ID, state)
+		}
+	}
+}
+
 func TestSendTemporaryThenSent(t *testing.T) {
 	r := newSendRig(t, sandbox.SMTPOptions{})
 	m := r.approved(store.PurposeInterviewRequest, false)

@@ -17,6 +17,7 @@ import (
 // Sent-folder copy states (messages.sent_copy).
 const (
 	CopyPending = ""        // not filed yet: the daemon retries
+	CopyTrying  = "trying"  // an APPEND was begun: it may have landed (look before appending again)
 	CopyFiled   = "filed"   // APPENDed to the Sent folder (sent_copy_note names it)
 	CopySkipped = "skipped" // save_sent = never, or the provider files it itself
 )
@@ -165,14 +166,15 @@ func (tx *Tx) Requeue(ctx context.Context, id int64) error {
 }
 
 // PendingSentCopies lists sent messages whose copy is not yet filed in the
-// Sent folder, oldest first, at most limit.
+// Sent folder (never tried, or an APPEND begun but not recorded as done),
+// oldest first, at most limit.
 func (tx *Tx) PendingSentCopies(ctx context.Context, limit int) ([]*Message, error) {
-	return tx.outMessages(ctx, `state = 'sent' AND sent_copy = '' AND raw IS NOT NULL ORDER BY sent_at, id LIMIT ?`, limit)
+	return tx.outMessages(ctx, `state = 'sent' AND sent_copy IN ('', 'trying') AND raw IS NOT NULL ORDER BY sent_at, id LIMIT ?`, limit)
 }
 
 // SetSentCopy records what became of a sent message's Sent-folder copy.
 func (tx *Tx) SetSentCopy(ctx context.Context, id int64, state, note string) error {
-	if state != CopyFiled && state != CopySkipped && state != CopyPending {
+	if state != CopyFiled && state != CopySkipped && state != CopyPending && state != CopyTrying {
 		return fmt.Errorf("message %d: unknown sent copy state %q", id, state)
 	}
 	_, err := tx.exec(ctx, `UPDATE messages SET sent_copy = ?, sent_copy_note = ?, updated_at = ? WHERE id = ?`,
