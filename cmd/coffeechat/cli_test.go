@@ -374,3 +374,35 @@ func TestUsageErrorHint(t *testing.T) {
 	}
 	e.fails("Try: coffeechat asks", "timeline", "99")
 }
+
+// A literal password in a config others can read is warned about on stderr,
+// and --json output stays JSON.
+func TestLiteralPasswordWarning(t *testing.T) {
+	e := initEnv(t)
+	cfg := filepath.Join(e.vars["XDG_CONFIG_HOME"], "coffeechat", "config.toml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`password = ""`), []byte(`password = "hunter2"`), 1)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, err := e.run("queue", "--json")
+	if err != nil {
+		t.Fatalf("queue --json: %v\n%s", err, errs)
+	}
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("queue --json stdout = %q, want only JSON", out)
+	}
+	if !strings.Contains(errs, "Warning: ") || !strings.Contains(errs, "smtp.password") || !strings.Contains(errs, "chmod 600") {
+		t.Errorf("queue with a world-readable literal password: stderr %q, want a warning naming smtp.password and chmod 600", errs)
+	}
+	os.Chmod(cfg, 0o600)
+	if _, errs, _ := e.run("queue"); strings.Contains(errs, "Warning") {
+		t.Errorf("a 0600 config still warns: %q", errs)
+	}
+}

@@ -136,6 +136,9 @@ func (a *app) loadConfig() (*config.Config, string, error) {
 	if err != nil {
 		return nil, "", withHint(fmt.Errorf("config: %w", err), "fix the file, then run the command again")
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(a.stderr, "Warning: %s\n", w)
+	}
 	return cfg, path, nil
 }
 
