@@ -211,3 +211,43 @@ func TestConstraints(t *testing.T) {
 		}
 	})
 }
+
+// A name prefix matches in any case, accented letters included (SQLite's
+// LIKE folds only ASCII).
+func TestNamePrefixAnyCase(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	err := db.Update(ctx, func(tx *Tx) error {
+		for _, n := range []string{"Émile Zola", "Örjan Berg", "emily Stone", "Zoë 100%_sure"} {
+			if err := tx.InsertContact(ctx, &Contact{Name: n}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string]string{
+		"émile": "Émile Zola", "ÉMILE Z": "Émile Zola", "örjan": "Örjan Berg", "ÖR": "Örjan Berg",
+		"EMILY": "emily Stone", "zoË 100%_": "Zoë 100%_sure",
+	} {
+		db.View(ctx, func(tx *Tx) error {
+			cs, err := tx.Contacts(ctx, ContactFilter{NamePrefix: prefix})
+			if err != nil || len(cs) != 1 || cs[0].Name != want {
+				var names []string
+				for _, c := range cs {
+					names = append(names, c.Name)
+				}
+				t.Errorf("Contacts(prefix %q) = %q, %v; want [%s]", prefix, names, err, want)
+			}
+			return nil
+		})
+	}
+	db.View(ctx, func(tx *Tx) error {
+		if cs, _ := tx.Contacts(ctx, ContactFilter{NamePrefix: "zoë 100%x"}); len(cs) != 0 {
+			t.Errorf("%% in a prefix acted as a wildcard: %v", cs)
+		}
+		return nil
+	})
+}

@@ -224,9 +224,10 @@ func (tx *Tx) Contacts(ctx context.Context, f ContactFilter) ([]*Contact, error)
 		args = append(args, "%,"+escapeLike(strings.ToLower(strings.TrimSpace(f.Tag)))+",%")
 	}
 	if f.NamePrefix != "" {
-		// LIKE is case-insensitive for ASCII; the Go check below covers the rest.
+		// LIKE folds only ASCII letters, so it narrows by the prefix up to
+		// its first other character; the Go check below decides.
 		q += ` AND name LIKE ? ESCAPE '\'`
-		args = append(args, escapeLike(f.NamePrefix)+"%")
+		args = append(args, escapeLike(asciiPrefix(f.NamePrefix))+"%")
 	}
 	if f.Name != "" {
 		q += ` AND name = ? COLLATE NOCASE AND org = ? COLLATE NOCASE`
@@ -256,6 +257,16 @@ func (tx *Tx) Contacts(ctx context.Context, f ContactFilter) ([]*Contact, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// asciiPrefix is s up to its first non-ASCII byte.
+func asciiPrefix(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 func escapeLike(s string) string {
