@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 // people at fresh rig addresses, and the daemon as a subprocess.
 type world struct {
 	t      *testing.T
+	rig    *sandbox.Rig
 	dir    string
 	cfg    string
 	env    []string
@@ -114,7 +115,7 @@ path = %q
 	if err := os.WriteFile(clock.Path, []byte("0s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, dir: dir, cfg: cfg, people: []demo.Person{me, dad, jane}}
+	w := &world{t: t, rig: rig, dir: dir, cfg: cfg, people: []demo.Person{me, dad, jane}}
 	w.env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg-config"),
 		"XDG_DATA_HOME="+filepath.Join(dir, "xdg-data"), "COFFEECHAT_CLOCK_FILE="+clock.Path,
 		"COFFEECHAT_RIG_PASSWORD="+rig.Password, "EDITOR=", "VISUAL=")
