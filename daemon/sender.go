@@ -112,7 +112,20 @@ func (s *Sender) Run(ctx context.Context) error {
 
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	// unrecorded: a send whose outcome could not be written stays in
+	// sending; between batches nothing of ours is in flight, so it is made
+	// uncertain (and looked up in Sent) as at start.
+	unrecorded := false
 	for {
+		if unrecorded {
+			if _, err := s.O.RecoverSending(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Error("sender: mark an unrecorded send uncertain", "err", err)
+				}
+			} else {
+				unrecorded = false
+			}
+		}
 		due, err := s.O.DueMessages(ctx)
 		if err != nil && ctx.Err() == nil {
 			log.Error("sender: read the outbox", "err", err)
@@ -142,7 +155,7 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 			}
 			if sess != nil {
-				s.sendBatch(ctx, sendCtx, log, sess, due, &closeSess)
+				unrecorded = s.sendBatch(ctx, sendCtx, log, sess, due, &closeSess)
 				if sess == nil {
 					// The connection broke: a short pause before a new one.
 					smtpB.until = time.Now().Add(smtpB.min)
@@ -169,25 +182,31 @@ func (s *Sender) Run(ctx context.Context) error {
 }
 
 // sendBatch sends due messages over sess until one breaks the connection or
-// the loop is told to stop.
-func (s *Sender) sendBatch(ctx, sendCtx context.Context, log *slog.Logger, sess *mailer.Session, due []int64, closeSess *func()) {
+// the loop is told to stop. It reports a send whose outcome could not be
+// recorded (the message may be left in sending).
+func (s *Sender) sendBatch(ctx, sendCtx context.Context, log *slog.Logger, sess *mailer.Session, due []int64, closeSess *func()) (unrecorded bool) {
 	for _, id := range due {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		_, err := s.O.SendOne(sendCtx, sess, id)
-		var se *mailer.SendError
-		if err != nil && (!errors.As(err, &se) || se.Fate != mailer.Permanent) {
-			// Temporary or uncertain: the session may be unusable.
-			if se == nil || se.Code == 0 || se.Code == 421 || se.Fate == mailer.Uncertain {
-				(*closeSess)()
-				return
-			}
+		if err == nil {
+			continue
 		}
-		if err != nil && se == nil {
+		var se *mailer.SendError
+		if !errors.As(err, &se) {
+			// The database failed before or after the SMTP transaction.
 			log.Error("sender: send", "msg", id, "err", err)
+			(*closeSess)()
+			return true
+		}
+		// Temporary or uncertain: the session may be unusable.
+		if se.Fate != mailer.Permanent && (se.Code == 0 || se.Code == 421 || se.Fate == mailer.Uncertain) {
+			(*closeSess)()
+			return false
 		}
 	}
+	return false
 }
 
 // sentWork resolves uncertain sends and files copies in the Sent folder,

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -304,5 +305,38 @@ func TestSenderFinishesInFlightOnStop(t *testing.T) {
 	}
 	if s := r.state(m.ID); s != store.MsgSent {
 		t.Errorf("message stopped in flight is %s, want sent: the transaction must be finished", s)
+	}
+}
+
+// A delivery whose outcome cannot be written (the database refuses the
+// second write) must not stay in sending for the rest of the run: it becomes
+// uncertain and goes to the user, and is not sent again.
+func TestSenderUnrecordedSendBecomesUncertain(t *testing.T) {
+	r := newSenderRig(t, mePass)
+	m := r.approve()
+	raw, err := sql.Open("sqlite3", "file:"+r.db.Path()+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TRIGGER test_refuse_sent BEFORE UPDATE OF state ON messages
+		WHEN NEW.state = 'sent' BEGIN SELECT RAISE(ABORT, 'test: the disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	r.start(r.sender())
+	waitFor(t, 5*time.Second, "unrecorded send not shown to the user as uncertain", func() bool {
+		var open bool
+		r.db.View(t.Context(), func(tx *store.Tx) error {
+			it, err := tx.OpenReviewFor(t.Context(), m.ID, outreach.ReviewUncertainSend)
+			open = it != nil
+			return err
+		})
+		return open && r.state(m.ID) == store.MsgUncertain
+	})
+	if n := len(r.smtp.Received()); n != 1 {
+		t.Errorf("server received %d, want 1", n)
+	}
+	if !strings.Contains(r.logs.String(), "the disk is full") {
+		t.Errorf("the failed write is not logged:\n%s", r.logs.String())
 	}
 }

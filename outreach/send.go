@@ -272,9 +272,10 @@ func (o *Outreach) failTx(ctx context.Context, tx *store.Tx, m *store.Message, e
 	return o.eventTx(ctx, tx, m, "send failed", errText)
 }
 
-// RecoverSending runs at daemon start: a message left in sending was being
-// sent when the last daemon died, and may have left. It becomes uncertain,
-// to be resolved like any other.
+// RecoverSending runs at daemon start (and after a send whose outcome could
+// not be written): a message left in sending was being sent when the last
+// daemon died, and may have left. It becomes uncertain, to be resolved like
+// any other. Call it only when no send of this process is in flight.
 func (o *Outreach) RecoverSending(ctx context.Context) (int, error) {
 	n := 0
 	err := o.DB.Update(ctx, func(tx *store.Tx) error {
@@ -295,7 +296,7 @@ func (o *Outreach) RecoverSending(ctx context.Context) (int, error) {
 		return nil
 	})
 	if n > 0 {
-		o.Log.Warn("messages left in sending by the last run are uncertain now", "count", n)
+		o.Log.Warn("messages left in sending (by a run that stopped, or a send whose outcome was not recorded) are uncertain now", "count", n)
 	}
 	return n, err
 }
