@@ -141,6 +141,9 @@ func (t *Templates) add(name, path, text string) error {
 	if err != nil {
 		return templateError(path, err)
 	}
+	if err := checkFieldNames(tm, path); err != nil {
+		return err
+	}
 	t.byName[name], t.source[name] = tm, path
 	if _, _, err := t.Render(name, sampleData()); err != nil {
 		delete(t.byName, name)

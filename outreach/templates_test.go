@@ -79,6 +79,11 @@ func TestTemplateOverrideAndErrors(t *testing.T) {
 		{"followup.tmpl", "Subject: Hi {{.Topic}}\nBcc: evil@example.com\n\nbody\n", ":2: only a Subject"},
 		{"invite_note.tmpl", "Subject: Hi\nno blank line", "want a header block"},
 		{"intro.tmpl", "Subject: x\n\ny\n", `no template is called "intro"`},
+		// Branches the sample does not take are checked too.
+		{"thanks.tmpl", "Subject: Hi\n\n{{if .Connector.Name}}Hi{{else}}\n{{.Nope}}{{end}}\n", ":4: <.Nope>"},
+		{"thanks.tmpl", "Subject: Hi\n\n{{range .Slots}}{{.}}{{else}}\n\n{{.To.Nickname}}{{end}}\n", ":5: <.To.Nickname>"},
+		{"thanks.tmpl", "Subject: Hi\n\n{{with .Meeting}}{{else}}{{$.Me.Surname}}{{end}}\n", ":3: <$.Me.Surname>"},
+		{"thanks.tmpl", "Subject: Hi\n\n{{if not .Slots}}{{.Topic.Name}}{{end}}\n", ":3: <.Topic.Name>"},
 	}
 	for _, b := range bad {
 		d := t.TempDir()
