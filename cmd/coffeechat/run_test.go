@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -394,30 +395,74 @@ func TestClockFile(t *testing.T) {
 	}
 }
 
+// queue and status say when each approved message will leave: with the
+// clock moved to a Saturday in October, a window of Monday 09:00-10:00 in
+// Berlin and a cap of one a day, the first goes on Monday 19 October (09:00
+// CEST), the second a week later, after summer time ended (09:00 CET).
 func TestQueueShowsWhenApprovedMailSends(t *testing.T) {
 	r := newDaemonRig(t, nil)
 	b, _ := os.ReadFile(r.cfg)
-	os.WriteFile(r.cfg, bytes.Replace(b, []byte(`window = "always"`), []byte(`window = "Mon 09:00-10:00"`), 1), 0o600)
-	r.approve(2)
+	b = bytes.Replace(b, []byte(`window = "always"`), []byte(`window = "Mon 09:00-10:00"`), 1)
+	b = bytes.Replace(b, []byte(`daily_cap = 0`), []byte(`daily_cap = 1`), 1)
+	os.WriteFile(r.cfg, b, 0o600)
+	ids := r.approve(2)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test-only clock: now is Saturday 17 October 2026, 12:00 in Berlin
+	// (to within the few milliseconds this test takes).
+	clock := filepath.Join(r.dir, "clock")
+	offset := time.Until(time.Date(2026, 10, 17, 12, 0, 0, 0, berlin))
+	os.WriteFile(clock, []byte(offset.String()), 0o600)
 	getenv := func(k string) string {
-		if k == "HOME" || k == "XDG_CONFIG_HOME" || k == "XDG_DATA_HOME" {
+		switch k {
+		case "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME":
 			return r.dir
+		case clockFileEnv:
+			return clock
 		}
 		return ""
 	}
-	var out, errb bytes.Buffer
-	if err := run(t.Context(), []string{"--config", r.cfg, "queue"}, getenv, strings.NewReader(""), &out, &errb); err != nil {
-		t.Fatalf("queue: %v\n%s", err, errb.String())
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(t.Context(), append([]string{"--config", r.cfg}, args...), getenv, strings.NewReader(""), &out, &errb); err != nil {
+			t.Fatalf("coffeechat %v: %v\n%s", args, err, errb.String())
+		}
+		return out.String()
 	}
-	text := out.String()
-	if !strings.Contains(text, "Approved, waiting to be sent:") || !strings.Contains(text, "SENDS") {
-		t.Fatalf("queue output lacks the approved messages:\n%s", text)
+	first, second := int64(0), int64(0)
+	for id := range ids {
+		if first == 0 || id < first {
+			first = id
+		}
+		second = max(second, id)
 	}
-	if !strings.Contains(text, "Mon ") && !strings.Contains(text, "now") {
-		t.Errorf("queue output does not say when they go (Monday 09:00):\n%s", text)
+	text := cli("queue")
+	for id, want := range map[int64]string{first: "Mon Oct 19 09:00 CEST", second: "Mon Oct 26 09:00 CET"} {
+		line := ""
+		for _, l := range strings.Split(text, "\n") {
+			if strings.HasPrefix(l, strconv.FormatInt(id, 10)+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(text, "SENDS") || !strings.HasSuffix(strings.TrimSpace(line), want) {
+			t.Errorf("queue: message %d sends %q, want %q\n%s", id, line, want, text)
+		}
 	}
-	if strings.Count(text, "p0@example.test")+strings.Count(text, "p1@example.test") != 2 {
-		t.Errorf("queue output:\n%s", text)
+
+	var st struct {
+		NextSend struct {
+			At      time.Time `json:"at"`
+			Message int64     `json:"message"`
+		} `json:"next_send"`
+	}
+	if err := json.Unmarshal([]byte(cli("status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 10, 19, 7, 0, 0, 0, time.UTC); !st.NextSend.At.Equal(want) || st.NextSend.Message != first {
+		t.Errorf("status next_send = %+v, want message %d at %v", st.NextSend, first, want)
 	}
 }
 
