@@ -74,14 +74,15 @@ func (q QueueID) String() string {
 
 // ParseQueueID reads "12" or "r3".
 func ParseQueueID(s string) (QueueID, error) {
-	s = strings.TrimSpace(s)
+	orig := strings.TrimSpace(s)
+	s = orig
 	q := QueueID{}
 	if strings.HasPrefix(strings.ToLower(s), "r") {
 		q.Review, s = true, s[1:]
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		return QueueID{}, fmt.Errorf("%q is not a queue id: want a draft number (12) or a review item (r3), as `coffeechat queue` shows", q.String()+s)
+		return QueueID{}, fmt.Errorf("%q is not a queue id: want a draft number (12) or a review item (r3), as `coffeechat queue` shows", orig)
 	}
 	q.N = n
 	return q, nil

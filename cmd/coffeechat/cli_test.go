@@ -302,8 +302,8 @@ func TestHeaderInjectionAtEveryEntry(t *testing.T) {
 func TestImportFixtures(t *testing.T) {
 	e := initEnv(t)
 	fixtures, _ := filepath.Glob(filepath.Join("..", "..", "contacts", "testdata", "*"))
-	if len(fixtures) == 0 {
-		t.Skip("no contacts fixtures")
+	if len(fixtures) < 6 {
+		t.Fatalf("contacts fixtures: found %d, want the 6 of contacts/testdata", len(fixtures))
 	}
 	// Jane from LinkedIn is already known, by another case of her address.
 	e.ok("contact", "add", "Jane Doe", "--email", "jane.doe@example.com")
@@ -373,6 +373,10 @@ func TestUsageErrorHint(t *testing.T) {
 		t.Errorf("unknown flag: %v %s", err, errs)
 	}
 	e.fails("Try: coffeechat asks", "timeline", "99")
+	for _, id := range []string{"abc", "r", "rx", "r-3", "0"} {
+		e.fails(`"`+id+`" is not a queue id`, "show", id)
+	}
+	e.fails(`"abc" is not a queue id`, "approve", "1", "abc")
 }
 
 // A literal password in a config others can read is warned about on stderr,
