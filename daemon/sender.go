@@ -142,10 +142,14 @@ func (s *Sender) Run(ctx context.Context) error {
 					}
 					wait := smtpB.fail(time.Now(), err)
 					var ae *mailer.AuthError
-					if errors.As(err, &ae) {
+					var se *mailer.SendError
+					switch {
+					case errors.As(err, &ae):
 						log.Error("sender: SMTP login refused; mail waits until the credentials are fixed", "account", ae.Account, "server", ae.Server, "err", err, "retry_in", wait)
-					} else {
+					case errors.As(err, &se):
 						log.Error("sender: cannot reach the SMTP server; mail waits", "err", err, "retry_in", wait, "waiting", len(due))
+					default: // the password command failed, or a setting is wrong: the error names it
+						log.Error("sender: cannot use the [smtp] settings; mail waits until they are fixed", "err", err, "retry_in", wait, "waiting", len(due))
 					}
 				} else {
 					if smtpB.lastErr != "" {

@@ -223,6 +223,25 @@ func TestSenderWrongPasswordKeepsRunning(t *testing.T) {
 	waitFor(t, 5*time.Second, "message not sent after the password was fixed", func() bool { return r.state(m.ID) == store.MsgSent })
 }
 
+// A password command that fails is a settings problem, said as one (naming
+// the key), not "cannot reach the server"; the loop keeps running.
+func TestSenderPasswordCommandFails(t *testing.T) {
+	r := newSenderRig(t, "")
+	r.cfg.SMTP.PasswordCmd = "echo 'pass: store locked' >&2; exit 3"
+	m := r.approve()
+	stop := r.start(r.sender())
+	waitFor(t, 5*time.Second, "no settings error logged", func() bool { return strings.Contains(r.logs.String(), "cannot use the [smtp] settings") })
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if logs := r.logs.String(); !strings.Contains(logs, "smtp.password_cmd") || strings.Contains(logs, "cannot reach") {
+		t.Errorf("log does not name smtp.password_cmd, or blames the server:\n%s", logs)
+	}
+	if s := r.state(m.ID); s != store.MsgApproved {
+		t.Errorf("message is %s, want approved", s)
+	}
+}
+
 func TestSenderServerDownNothingLost(t *testing.T) {
 	r := newSenderRig(t, mePass)
 	// A port where nothing listens.
