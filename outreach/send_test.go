@@ -258,22 +258,47 @@ func TestSendOnceAndFileInSent(t *testing.T) {
 }
 
 func TestSendSaveSentNeverAndProviderFiles(t *testing.T) {
-	r := newSendRig(t, sandbox.SMTPOptions{})
-	r.cfg.SMTP.SaveSent = config.SaveSentNever
-	m := r.approved(store.PurposeInterviewRequest, false)
-	r.sendDue()
-	if n, err := r.o.FileSentCopies(r.ctx, r.sentFolder(), 10); err != nil || n != 1 {
-		t.Fatalf("FileSentCopies = %d, %v", n, err)
-	}
-	if st, _ := r.imap.Stored(me, "Sent"); len(st) != 0 {
-		t.Errorf("save_sent = never appended %d", len(st))
-	}
-	var state, note string
-	r.db.View(r.ctx, func(tx *store.Tx) error { state, note, _ = tx.SentCopy(r.ctx, m.ID); return nil })
-	if state != store.CopySkipped || !strings.Contains(note, "never") {
-		t.Errorf("sent copy = %q %q, want skipped", state, note)
+	for _, c := range []struct {
+		mode        string
+		itself      bool
+		want, note  string
+		wantInFiled int
+	}{
+		{config.SaveSentNever, false, store.CopySkipped, "never", 0},
+		{config.SaveSentAuto, true, store.CopySkipped, "files sent mail itself", 0},
+		{config.SaveSentAlways, true, store.CopyFiled, "Sent", 1},
+		{config.SaveSentAuto, false, store.CopyFiled, "Sent", 1},
+	} {
+		t.Run(fmt.Sprintf("%s/itself=%v", c.mode, c.itself), func(t *testing.T) {
+			r := newSendRig(t, sandbox.SMTPOptions{})
+			r.cfg.SMTP.SaveSent = c.mode
+			m := r.approved(store.PurposeInterviewRequest, false)
+			r.sendDue()
+			folder := providerSent{r.sentFolder(), c.itself}
+			if n, err := r.o.FileSentCopies(r.ctx, folder, 10); err != nil || n != 1 {
+				t.Fatalf("FileSentCopies = %d, %v", n, err)
+			}
+			if st, _ := r.imap.Stored(me, "Sent"); len(st) != c.wantInFiled {
+				t.Errorf("Sent holds %d, want %d", len(st), c.wantInFiled)
+			}
+			var state, note string
+			r.db.View(r.ctx, func(tx *store.Tx) error { state, note, _ = tx.SentCopy(r.ctx, m.ID); return nil })
+			if state != c.want || !strings.Contains(note, c.note) {
+				t.Errorf("sent copy = %q %q, want %q (%s)", state, note, c.want, c.note)
+			}
+		})
 	}
 }
+
+// providerSent is the real Sent folder of the IMAP sandbox, said to be of a
+// provider that files sent mail itself (or not); inbox.FilesSentItself,
+// which tells them apart by host and capability, is tested in inbox.
+type providerSent struct {
+	*outreach.IMAPSent
+	itself bool
+}
+
+func (p providerSent) FilesItself() bool { return p.itself }
 
 // A run that died between an APPEND to Sent and recording it (or lost the
 // server's answer) leaves the copy begun: the next run looks for it before
