@@ -174,7 +174,9 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 
 func TestSenderPicksUpApprovalsAndFilesCopies(t *testing.T) {
 	r := newSenderRig(t, mePass)
-	stop := r.start(r.sender())
+	s := r.sender()
+	s.Poll = 0 // the default poll of `coffeechat run`: an approval is seen within 5 s
+	stop := r.start(s)
 	var ms []*store.Message
 	for range 3 {
 		ms = append(ms, r.approve())
