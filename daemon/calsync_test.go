@@ -340,3 +340,52 @@ func TestCalSyncRadicale(t *testing.T) {
 		return err != nil && w.synced(t)
 	})
 }
+
+// TestCalSyncTwoChangesSameInstant: with a frozen clock, a change made while
+// the sync is writing the previous one (same updated_at) still reaches
+// ics_dir and CalDAV on the next pass.
+func TestCalSyncTwoChangesSameInstant(t *testing.T) {
+	w := newCalWorld(t) // change 1: the interview is created (clock frozen at worldNow)
+	b := &davBackend{objects: map[string]*ical.Calendar{}}
+	h := &caldav.Handler{Backend: b}
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			// Change 2 lands while change 1 is being written, at the same instant.
+			once.Do(func() { w.accept(t) })
+		}
+		h.ServeHTTP(rw, r)
+	}))
+	defer srv.Close()
+	dav, err := calendar.NewCalDAV(srv.URL+"/sam/calendars/work/", "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := calendar.Dir{Path: filepath.Join(t.TempDir(), "ics")}
+	ctx := context.Background()
+	if _, err := w.o.SyncInterviews(ctx, dir, dav); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(readFile(dir.File(w.iv.UID)), "PARTSTAT=ACCEPTED") {
+		t.Fatal("the first pass already wrote change 2: the test did not make the race")
+	}
+	if w.synced(t) {
+		t.Fatal("marked synced although change 2 came after what was written")
+	}
+	if _, err := w.o.SyncInterviews(ctx, dir, dav); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readFile(dir.File(w.iv.UID)), "PARTSTAT=ACCEPTED") {
+		t.Errorf("change 2 never reached ics_dir:\n%s", readFile(dir.File(w.iv.UID)))
+	}
+	ev, err := dav.Get(ctx, w.iv.UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := ev.Attendee("jane@acme.example"); a.PartStat != calendar.PartAccepted {
+		t.Errorf("CalDAV attendee %+v, want ACCEPTED", a)
+	}
+	if !w.synced(t) {
+		t.Error("still unsynced after the second pass")
+	}
+}

@@ -78,7 +78,7 @@ func (o *Outreach) SyncInterviews(ctx context.Context, dir calendar.Dir, remote 
 		var marked bool
 		if err := o.DB.Update(ctx, func(tx *store.Tx) error {
 			var err error
-			marked, err = tx.MarkInterviewSynced(ctx, j.iv.ID, j.iv.UpdatedAt)
+			marked, err = tx.MarkInterviewSynced(ctx, j.iv.ID, j.iv.Version)
 			return err
 		}); err != nil {
 			errs = append(errs, err)

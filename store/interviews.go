@@ -30,13 +30,13 @@ var InterviewStatuses = map[string]bool{
 	InterviewDeclined: true, InterviewCancelled: true,
 }
 
-const interviewCols = `id, ask_id, uid, sequence, start_at, end_at, status, organizer, location, synced_seq, created_at, updated_at`
+const interviewCols = `id, ask_id, uid, sequence, start_at, end_at, status, organizer, location, synced_seq, version, synced_version, created_at, updated_at`
 
 func scanInterview(s scanner) (*Interview, error) {
 	var iv Interview
 	var start, end, created, updated sql.NullString
 	if err := s.Scan(&iv.ID, &iv.AskID, &iv.UID, &iv.Sequence, &start, &end, &iv.Status, &iv.Organizer,
-		&iv.Location, &iv.SyncedSeq, &created, &updated); err != nil {
+		&iv.Location, &iv.SyncedSeq, &iv.Version, &iv.SyncedVersion, &created, &updated); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
@@ -53,7 +53,8 @@ func scanInterview(s scanner) (*Interview, error) {
 }
 
 // InsertInterview adds iv and sets its ID. A UID already stored gives an
-// error wrapping ErrExists. The new row is not synced yet (synced_seq -1).
+// error wrapping ErrExists. The new row is not synced yet (version 1,
+// synced_version 0, synced_seq -1).
 func (tx *Tx) InsertInterview(ctx context.Context, iv *Interview) error {
 	if !InterviewStatuses[iv.Status] {
 		return fmt.Errorf("insert interview: unknown status %q", iv.Status)
@@ -61,9 +62,9 @@ func (tx *Tx) InsertInterview(ctx context.Context, iv *Interview) error {
 	if iv.Organizer == "" {
 		iv.Organizer = OrganizerUs
 	}
-	iv.CreatedAt, iv.UpdatedAt, iv.SyncedSeq = tx.now, tx.now, -1
+	iv.CreatedAt, iv.UpdatedAt, iv.SyncedSeq, iv.Version, iv.SyncedVersion = tx.now, tx.now, -1, 1, 0
 	res, err := tx.exec(ctx, `INSERT INTO interviews (ask_id, uid, sequence, start_at, end_at, status, organizer,
-		location, synced_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, -1, ?, ?)`,
+		location, synced_seq, version, synced_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, -1, 1, 0, ?, ?)`,
 		iv.AskID, iv.UID, iv.Sequence, FormatTime(iv.Start), FormatTime(iv.End), iv.Status, iv.Organizer,
 		iv.Location, FormatTime(tx.now), FormatTime(tx.now))
 	if isUnique(err) {
@@ -77,22 +78,24 @@ func (tx *Tx) InsertInterview(ctx context.Context, iv *Interview) error {
 }
 
 // SaveInterview writes iv's sequence, times, status, organizer and location,
-// and marks it for the calendar sync again (synced_seq -1).
+// bumps its version and so marks it for the calendar sync again (also
+// synced_seq -1). iv.Version is set to the new version.
 func (tx *Tx) SaveInterview(ctx context.Context, iv *Interview) error {
 	if !InterviewStatuses[iv.Status] {
 		return fmt.Errorf("interview %d: unknown status %q", iv.ID, iv.Status)
 	}
-	iv.UpdatedAt, iv.SyncedSeq = tx.now, -1
-	res, err := tx.exec(ctx, `UPDATE interviews SET sequence = ?, start_at = ?, end_at = ?, status = ?, organizer = ?,
-		location = ?, synced_seq = -1, updated_at = ? WHERE id = ?`,
+	var version int64
+	err := tx.queryRow(ctx, `UPDATE interviews SET sequence = ?, start_at = ?, end_at = ?, status = ?, organizer = ?,
+		location = ?, synced_seq = -1, version = version + 1, updated_at = ? WHERE id = ? RETURNING version`,
 		iv.Sequence, FormatTime(iv.Start), FormatTime(iv.End), iv.Status, iv.Organizer, iv.Location,
-		FormatTime(tx.now), iv.ID)
+		FormatTime(tx.now), iv.ID).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("interview %d: %w", iv.ID, ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("save interview %d: %w", iv.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("interview %d: %w", iv.ID, ErrNotFound)
-	}
+	iv.UpdatedAt, iv.SyncedSeq, iv.Version = tx.now, -1, version
 	return nil
 }
 
@@ -134,7 +137,7 @@ func (tx *Tx) Interviews(ctx context.Context) ([]*Interview, error) {
 // UnsyncedInterviews lists the interviews whose current state has not been
 // written to the user's calendar yet.
 func (tx *Tx) UnsyncedInterviews(ctx context.Context) ([]*Interview, error) {
-	return tx.interviews(ctx, `synced_seq <> sequence ORDER BY id`)
+	return tx.interviews(ctx, `version > synced_version ORDER BY id`)
 }
 
 // ClashingInterviews lists the interviews, other than those of exceptAskID,
@@ -161,16 +164,22 @@ func (tx *Tx) interviews(ctx context.Context, where string, args ...any) ([]*Int
 	return out, rows.Err()
 }
 
-// MarkInterviewSynced records that the interview, as it was at updatedAt,
-// is on the user's calendar. It changes nothing (and reports false) when the
-// row changed meanwhile: the sync then writes it again.
-func (tx *Tx) MarkInterviewSynced(ctx context.Context, id int64, updatedAt time.Time) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE interviews SET synced_seq = sequence WHERE id = ? AND updated_at = ?`, id, FormatTime(updatedAt))
+// MarkInterviewSynced records that the interview, as it was at version, is
+// on the user's calendar. It reports false when the row changed meanwhile
+// (a higher version): that change stays unsynced and the sync writes it
+// again. A version older than the one already recorded changes nothing.
+func (tx *Tx) MarkInterviewSynced(ctx context.Context, id, version int64) (bool, error) {
+	var cur int64
+	err := tx.queryRow(ctx, `UPDATE interviews SET synced_version = MAX(synced_version, ?1),
+		synced_seq = CASE WHEN version = ?1 THEN sequence ELSE synced_seq END
+		WHERE id = ?2 RETURNING version`, version, id).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("mark interview %d synced: %w", id, ErrNotFound)
+	}
 	if err != nil {
 		return false, fmt.Errorf("mark interview %d synced: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return cur == version, nil
 }
 
 // NoteDaemonError records a problem a daemon loop met (shown by `status`):

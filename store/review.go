@@ -118,8 +118,12 @@ type Interview struct {
 	Organizer string // us | them
 	Location  string
 	SyncedSeq int
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Version counts the row's changes; SyncedVersion is the one last
+	// written to the user's calendar (interviews.go).
+	Version       int64
+	SyncedVersion int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // BookedSlots returns the times of interviews not declined or cancelled that
