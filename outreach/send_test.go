@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -435,6 +436,47 @@ func TestSendPermanentFailsOnlyThatDraft(t *testing.T) {
 	r.sendDue()
 	if got := r.msg(bad.ID); got.State != store.MsgSent || r.received(bad.MessageID) != 1 {
 		t.Errorf("retry after approve: %s, received %d", got.State, r.received(bad.MessageID))
+	}
+}
+
+// A stored message that smuggles a header (a line break in its subject or a
+// recipient, however it got there) is never sent: it fails with a review
+// item, and the rest still go.
+func TestSendRefusesStoredInjection(t *testing.T) {
+	r := newSendRig(t, sandbox.SMTPOptions{})
+	subj := r.approved(store.PurposeInterviewRequest, false)
+	to := r.approved(store.PurposeInterviewRequest, false)
+	good := r.approved(store.PurposeInterviewRequest, false)
+	if err := r.db.Update(r.ctx, func(tx *store.Tx) error {
+		a, b := r.msg(subj.ID), r.msg(to.ID)
+		a.Subject = "Coffee?\r\nBcc: spy@evil.test"
+		b.To = "Jane <jane@example.test>\r\nBcc: spy@evil.test"
+		if err := tx.SaveMessage(r.ctx, a); err != nil {
+			return err
+		}
+		return tx.SaveMessage(r.ctx, b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.sendDue()
+	for _, m := range []*store.Message{subj, to} {
+		if got := r.msg(m.ID); got.State != store.MsgFailed || !strings.Contains(got.Error, "cannot compose") {
+			t.Errorf("message %d: state %s error %q, want failed (cannot compose)", m.ID, got.State, got.Error)
+		}
+	}
+	if got := r.msg(good.ID); got.State != store.MsgSent {
+		t.Errorf("the good message is %s, want sent", got.State)
+	}
+	for _, rc := range r.smtp.Received() {
+		if bytes.Contains(rc.Data, []byte("spy@evil.test")) || slices.Contains(rc.Rcpts, "spy@evil.test") {
+			t.Errorf("the smuggled Bcc reached the server: %v", rc.Rcpts)
+		}
+	}
+	if n := len(r.smtp.Received()); n != 1 {
+		t.Errorf("server received %d, want 1", n)
+	}
+	if items := r.reviews(outreach.ReviewFailedSend); len(items) != 2 {
+		t.Errorf("review items: %d, want 2", len(items))
 	}
 }
 
