@@ -457,12 +457,29 @@ func TestQueueShowsWhenApprovedMailSends(t *testing.T) {
 			At      time.Time `json:"at"`
 			Message int64     `json:"message"`
 		} `json:"next_send"`
+		Outgoing []struct {
+			ID    int64      `json:"id"`
+			Sends *time.Time `json:"sends"`
+		} `json:"outgoing"`
 	}
 	if err := json.Unmarshal([]byte(cli("status", "--json")), &st); err != nil {
 		t.Fatal(err)
 	}
 	if want := time.Date(2026, 10, 19, 7, 0, 0, 0, time.UTC); !st.NextSend.At.Equal(want) || st.NextSend.Message != first {
 		t.Errorf("status next_send = %+v, want message %d at %v", st.NextSend, first, want)
+	}
+	// Each approved message with its own time, for scripts.
+	wantSends := map[int64]time.Time{
+		first:  time.Date(2026, 10, 19, 7, 0, 0, 0, time.UTC),
+		second: time.Date(2026, 10, 26, 8, 0, 0, 0, time.UTC),
+	}
+	if len(st.Outgoing) != len(wantSends) {
+		t.Fatalf("status outgoing = %+v, want %d messages", st.Outgoing, len(wantSends))
+	}
+	for _, g := range st.Outgoing {
+		if g.Sends == nil || !g.Sends.Equal(wantSends[g.ID]) {
+			t.Errorf("status outgoing message %d sends %v, want %v", g.ID, g.Sends, wantSends[g.ID])
+		}
 	}
 }
 

@@ -44,6 +44,7 @@ type Status struct {
 	Inbox        InboxStatus         `json:"inbox"`
 	Queue        QueueStatus         `json:"queue"`
 	NextSend     *NextSend           `json:"next_send"`
+	Outgoing     []outreach.Outgoing `json:"outgoing"` // every approved message, in sending order, with when it leaves
 	NextFollowup *NextFollowup       `json:"next_followup"`
 	Interviews   []InterviewStatus   `json:"interviews"`
 	Errors       []store.DaemonError `json:"errors"`
@@ -201,13 +202,18 @@ func (a *app) status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := o.NextSendTimes(ctx)
+	st.Outgoing, err = o.Outgoing(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for id, at := range plan {
-		if !at.IsZero() && (st.NextSend == nil || at.Before(st.NextSend.At) || (at.Equal(st.NextSend.At) && id < st.NextSend.Message)) {
-			st.NextSend = &NextSend{At: at, Message: id}
+	if st.Outgoing == nil {
+		st.Outgoing = []outreach.Outgoing{}
+	}
+	// Outgoing is in sending order: the first with a time leaves first.
+	for _, g := range st.Outgoing {
+		if g.Sends != nil {
+			st.NextSend = &NextSend{At: *g.Sends, Message: g.ID}
+			break
 		}
 	}
 	at, askID, followup, err := o.NextFollowup(ctx)
