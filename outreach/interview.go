@@ -42,7 +42,7 @@ func (o *Outreach) Interviews(ctx context.Context) ([]InterviewRow, error) {
 		}
 		for _, iv := range ivs {
 			r := InterviewRow{ID: iv.ID, AskID: iv.AskID, Start: iv.Start.In(loc), End: iv.End.In(loc), Status: iv.Status,
-				Sequence: iv.Sequence, Organizer: iv.Organizer, UID: iv.UID, Past: !iv.End.After(now), Synced: iv.SyncedSeq == iv.Sequence}
+				Sequence: iv.Sequence, Organizer: iv.Organizer, UID: iv.UID, Past: !iv.End.After(now), Synced: iv.SyncedVersion >= iv.Version}
 			if a, err := tx.Ask(ctx, iv.AskID); err == nil && a.TargetID != 0 {
 				if c, err := tx.Contact(ctx, a.TargetID); err == nil {
 					r.Who, r.Email = c.Name, c.Email()
@@ -127,9 +127,11 @@ func counterpartOf(ctx context.Context, tx *store.Tx, a *store.Ask) (calendar.Pe
 // UID with SEQUENCE+1 and a fresh DTSTAMP, sent as an update (METHOD:REQUEST)
 // with a short note, automatically or queued as calendar.auto_invite says.
 // A clash with another interview is refused; a time outside availability is
-// allowed (the user chose it) with a warning.
+// allowed (the user chose it) with a warning. An invite that has not left
+// yet is rewritten for the new time instead (movedTx).
 func (o *Outreach) MoveInterview(ctx context.Context, id int64, to time.Time) (*Scheduled, error) {
-	_ = o.RefreshBusy(ctx) // read before the transaction; problems are logged
+	// Busy time is read before the transaction (never inside it); problems are logged.
+	_ = o.RefreshBusyIfStale(ctx, store.Slot{Start: to, End: to.Add(24 * time.Hour)})
 	var out *Scheduled
 	err := o.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error
@@ -166,21 +168,7 @@ func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.T
 		if out.Warning, err = o.checkPick(ctx, tx, a.ID, slot); err != nil {
 			return err
 		}
-		loc := o.Cfg.Location()
-		old := slotOf(iv)
-		iv.Start, iv.End, iv.Sequence, iv.Status = slot.Start, slot.End, iv.Sequence+1, store.InterviewInvited
-		if err := tx.SaveInterview(ctx, iv); err != nil {
-			return err
-		}
-		who, toAddr, err := counterpartOf(ctx, tx, a)
-		if err != nil {
-			return err
-		}
-		ev := o.eventOf(a, iv, who, tx.Now())
-		note := fmt.Sprintf("Hi %s,\n\nI've moved our conversation to %s (it was %s). The updated invitation is attached; I hope the new time works for you.\n\n%s",
-			firstName(who.Name), FormatSlot(slot, loc), FormatSlot(old, loc), o.Cfg.Account.Name)
-		subject := "Updated invitation: " + ev.Summary + " @ " + FormatSlot(slot, loc)
-		m, err := o.calendarMessageTx(ctx, tx, a, nil, iv, ev, calendar.MethodRequest, store.PurposeInviteUpdate, subject, note, toAddr)
+		m, detail, err := o.movedTx(ctx, tx, a, iv, slot)
 		if err != nil {
 			return err
 		}
@@ -188,8 +176,7 @@ func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.T
 		if err := tx.SaveAsk(ctx, a); err != nil {
 			return err
 		}
-		if err := tx.AddEvent(ctx, a.ID, "interview moved", fmt.Sprintf("interview %d moved from %s to %s (SEQUENCE %d), update %s",
-			iv.ID, FormatSlot(old, loc), FormatSlot(slot, loc), iv.Sequence, sentOrQueued(m)), m.ID); err != nil {
+		if err := tx.AddEvent(ctx, a.ID, "interview moved", detail, m.ID); err != nil {
 			return err
 		}
 		out.Interview, out.Message = iv, m
@@ -333,7 +320,7 @@ func (o *Outreach) cancelTx(ctx context.Context, tx *store.Tx, id int64, reason 
 // command that resolves its pick_time review item. The past and clashes are
 // refused; outside availability gives a warning only.
 func (o *Outreach) ScheduleAsk(ctx context.Context, askID int64, at time.Time) (*Scheduled, error) {
-	_ = o.RefreshBusy(ctx)
+	_ = o.RefreshBusyIfStale(ctx, store.Slot{Start: at, End: at.Add(24 * time.Hour)}) // before the transaction
 	var out Scheduled
 	err := o.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error

@@ -121,11 +121,19 @@ func (o *Outreach) unfitTx(ctx context.Context, tx *store.Tx, askID int64, s sto
 	if len(clash) > 0 {
 		return fmt.Sprintf("%s clashes with interview %d (ask %d) at %s", when, clash[0].ID, clash[0].AskID, FormatSlot(slotOf(clash[0]), av.Loc)), nil
 	}
-	if calendar.Overlaps(o.busyTimes(ctx, s.Start, s.End), iv) {
+	busy, known, why := o.busyTimes(s.Start, s.End)
+	if !known {
+		return fmt.Sprintf("%s %s: the busy calendar (availability.busy) could not be checked (%s)", when, busyUncheckedMark, why), nil
+	}
+	if calendar.Overlaps(busy, iv) {
 		return when + " is busy in your calendar (availability.busy)", nil
 	}
 	return "", nil
 }
+
+// busyUncheckedMark is in unfitTx's reason when only the busy calendar
+// could not be checked.
+const busyUncheckedMark = "may be busy"
 
 // candidatesTx lists times to pick from: the ask's proposed slots still
 // free, else fresh free slots.
@@ -136,7 +144,9 @@ func (o *Outreach) candidatesTx(ctx context.Context, tx *store.Tx, ask *store.As
 		if err != nil {
 			return nil, err
 		}
-		if reason == "" {
+		// Unknown busy time does not rule a proposed slot out: the user
+		// picks from these, and the item says the calendar was not checked.
+		if reason == "" || strings.Contains(reason, busyUncheckedMark) {
 			out = append(out, s)
 		}
 	}
@@ -148,7 +158,7 @@ func (o *Outreach) candidatesTx(ctx context.Context, tx *store.Tx, ask *store.As
 		return nil, err
 	}
 	now := tx.Now()
-	busy := o.busyTimes(ctx, now, now.Add(av.Horizon+24*time.Hour))
+	busy, _, _ := o.busyTimes(now, now.Add(av.Horizon+24*time.Hour)) // unknown: none (see pickTimeTx)
 	booked, err := tx.BookedSlots(ctx, now)
 	if err != nil {
 		return nil, err
@@ -185,6 +195,9 @@ func (o *Outreach) pickTimeTx(ctx context.Context, tx *store.Tx, ask *store.Ask,
 			cs = append(cs, FormatSlot(c, loc))
 		}
 		summary += "; candidates: " + strings.Join(cs, "; ")
+	}
+	if _, known, _ := o.busyTimes(tx.Now(), tx.Now().Add(o.Cfg.Horizon()+24*time.Hour)); !known && len(cands) > 0 {
+		summary += " (not checked against your busy calendar)"
 	}
 	summary += fmt.Sprintf(" (coffeechat interview schedule %d --at TIME)", ask.ID)
 	item := &store.ReviewItem{AskID: ask.ID, Kind: ReviewPickTime, Summary: summary, Detail: string(detail)}
