@@ -201,6 +201,10 @@ func (idx *candidateIndex) candidate(h *inbox.Headers) bool {
 // set aside as a review item after MaxApplyAttempts.
 func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoint, msgs []inbox.Fetched) error {
 	o := s.o
+	if len(msgs) > 0 {
+		// Before the transaction: inside it AgreeTx only reads this cache.
+		_ = o.RefreshBusyIfStale(ctx) // problems are logged there
+	}
 	busy, err := s.busyFor(ctx, msgs)
 	if err != nil {
 		return err
