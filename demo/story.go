@@ -530,11 +530,24 @@ func (s *Story) AfterInterviews(ctx context.Context, thank []Person, connectors 
 	if err := s.Advance(at, "the interviews are over; thank-you notes are due"); err != nil {
 		return err
 	}
-	for _, p := range append(append([]Person(nil), thank...), connectors...) {
-		d, err := s.Draft(ctx, p, "")
+	// A thank-you for each person, a close-the-loop note for each connector:
+	// waiting for those purposes proves the schedule drafted them.
+	var drafts []QueueItem
+	for _, p := range thank {
+		d, err := s.Draft(ctx, p, "thanks")
 		if err != nil {
 			return err
 		}
+		drafts = append(drafts, d)
+	}
+	for _, p := range connectors {
+		d, err := s.Draft(ctx, p, "close_loop")
+		if err != nil {
+			return err
+		}
+		drafts = append(drafts, d)
+	}
+	for _, d := range drafts {
 		if err := s.Approve(ctx, d); err != nil {
 			return err
 		}

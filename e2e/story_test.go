@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,6 +218,45 @@ func (w *world) introStory(ctx context.Context) {
 	if _, err := s.Summary(ctx); err != nil {
 		t.Fatal(err)
 	}
+	w.checkBccDelivered(ctx)
+}
+
+// checkBccDelivered: the interview request after the introduction reached
+// Jane without a Bcc header (Bcc is envelope-only) and Dad got his copy.
+func (w *world) checkBccDelivered(ctx context.Context) {
+	t, s := w.t, w.story
+	janes, err := s.Mail.Inbox(ctx, s.Jane.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, raw := range janes {
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil || !strings.Contains(m.Header.Get("From"), s.Me.Email) ||
+			!strings.Contains(m.Header.Get("Subject"), "introduce") || m.Header.Get("In-Reply-To") == "" {
+			continue
+		}
+		id = demo.MessageID(raw)
+		if v, ok := m.Header["Bcc"]; ok {
+			t.Errorf("Jane's copy of %s carries a Bcc header: %q", id, v)
+		}
+		if strings.Contains(strings.ToLower(string(raw[:bytes.Index(raw, []byte("\r\n\r\n"))+1])), strings.ToLower(s.Dad.Email)) {
+			t.Errorf("Jane's copy of %s names Dad in its header, though he is in Bcc", id)
+		}
+	}
+	if id == "" {
+		t.Fatalf("no interview request after the introduction in Jane's INBOX")
+	}
+	dads, err := s.Mail.Inbox(ctx, s.Dad.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range dads {
+		if demo.MessageID(raw) == id {
+			return
+		}
+	}
+	t.Errorf("Dad (in Bcc) never received %s", id)
 }
 
 func (w *world) checkNoDuplicates(ctx context.Context) {
