@@ -92,14 +92,6 @@ func (p SendPolicy) Plan(now time.Time, queue []*store.Message, sentToday int, l
 	return out
 }
 
-// NextSendTimes says when each approved message will leave under the
-// configured limits, as `queue` and `status` show it (zero: never, the
-// window has no open day).
-func (o *Outreach) NextSendTimes(ctx context.Context) (map[int64]time.Time, error) {
-	plan, _, err := o.plan(ctx)
-	return plan, err
-}
-
 // DueMessages lists the approved messages that may leave now, in the order
 // to send them.
 func (o *Outreach) DueMessages(ctx context.Context) ([]int64, error) {

@@ -606,9 +606,21 @@ func TestSendPolicyThroughTheDatabase(t *testing.T) {
 	b := r.approved(store.PurposeInterviewRequest, false)
 	c := r.approved(store.PurposeInterviewRequest, false)
 	inv := r.approved(store.PurposeInvite, true)
-	plan, err := r.o.NextSendTimes(r.ctx)
+	outgoing, err := r.o.Outgoing(r.ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	plan := map[int64]time.Time{}
+	var order []int64
+	for _, g := range outgoing {
+		if g.Sends == nil {
+			t.Fatalf("message %d never goes", g.ID)
+		}
+		plan[g.ID] = *g.Sends
+		order = append(order, g.ID)
+	}
+	if wantOrder := []int64{inv.ID, a.ID, b.ID, c.ID}; !slices.Equal(order, wantOrder) {
+		t.Errorf("Outgoing order = %v, want %v (by the time each leaves)", order, wantOrder)
 	}
 	mon := time.Date(2026, 12, 7, 8, 0, 0, 0, loc)
 	want := map[int64]time.Time{
