@@ -194,7 +194,13 @@ func (w *Watcher) session(ctx context.Context) (synced bool, err error) {
 	w.log.Info("imap watching", "idle", useIdle)
 	for {
 		if useIdle {
-			err = conn.idle(ctx, w.opt.IdleRefresh)
+			// A message delivered after the catch-up's last command may
+			// have been queued by the server without a word: some servers
+			// announce at IDLE only what changes after it began. Ask first;
+			// an EXISTS here means another catch-up instead of IDLE.
+			if err = conn.noop(ctx); err == nil && !conn.pending() {
+				err = conn.idle(ctx, w.opt.IdleRefresh)
+			}
 		} else {
 			select {
 			case <-ctx.Done():

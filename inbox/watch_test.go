@@ -375,17 +375,24 @@ func runWatcher(t *testing.T, w *Watcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	return func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run = %v, want nil after cancel", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run = %v, want nil after cancel", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("Run did not return after cancel")
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("Run did not return after cancel")
-		}
+		})
 	}
+	// A test that fails early still stops its watcher, which would
+	// otherwise log after the test ended.
+	t.Cleanup(stop)
+	return stop
 }
 
 func syncedCounter() (func(time.Time), func() int) {
@@ -566,5 +573,29 @@ func TestWatcherContextCancelDuringStall(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("SyncOnce hung past its context")
+	}
+}
+
+// TestIdleLateDelivery delivers a reply after the catch-up's last command and
+// before IDLE starts. A server that announces only what happens after IDLE
+// began (LazyIdle, as imapmemserver itself) then says nothing until IDLE
+// ends: the watcher must ask (NOOP) before idling, or the reply waits for
+// the next IDLE refresh (an hour here).
+func TestIdleLateDelivery(t *testing.T) {
+	srv := startServer(t, sandbox.IMAPOptions{LazyIdle: true})
+	sink := newMemSink(time.Now().Add(-time.Hour))
+	var once sync.Once
+	synced := func(time.Time) {
+		// Runs on the watcher's goroutine, after its last command and
+		// before IDLE: exactly the window.
+		once.Do(func() { deliver(t, srv, reply("late@x")) })
+	}
+	rec := newRecorder(testLogger(t).Handler())
+	w := NewWatcher(imapConfig(t, srv.Addr), sink, slog.New(rec), WatchOptions{Synced: synced, PollInterval: time.Hour, IdleRefresh: time.Hour})
+	stop := runWatcher(t, w)
+	defer stop()
+	waitFor(t, "the reply delivered just before IDLE", 10*time.Second, func() bool { return sink.has("late@x") })
+	if rec.has("reconnecting") {
+		t.Errorf("the watcher reconnected; the reply must come on the first connection")
 	}
 }

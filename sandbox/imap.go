@@ -34,6 +34,12 @@ type IMAPOptions struct {
 	// NoSearch answers every SEARCH with NO, like a server whose SEARCH
 	// cannot do what was asked: clients must fall back to reading headers.
 	NoSearch bool
+	// LazyIdle keeps imapmemserver's own IDLE, which announces only what
+	// changes after IDLE started: a message delivered between the client's
+	// last command and its IDLE is announced only when IDLE ends. Without
+	// it, IDLE announces what is pending at once and then checks every
+	// idleCheck, as Dovecot announces pending changes when IDLE starts.
+	LazyIdle bool
 	// Logger receives the server's error messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -426,6 +432,31 @@ func (s *imapSession) Search(kind imapserver.NumKind, criteria *imap.SearchCrite
 		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SEARCH is not available here"}
 	}
 	return s.UserSession.Search(kind, criteria, options)
+}
+
+// idleCheck is how often a non-lazy IDLE looks for pending changes.
+const idleCheck = 20 * time.Millisecond
+
+// Idle announces mailbox changes until stop is closed. imapmemserver's own
+// IDLE is woken only by changes queued after it began, so one queued in
+// between would wait for the next command; polling the queue from the start
+// closes that window (see LazyIdle).
+func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if s.srv.opts.LazyIdle {
+		return s.UserSession.Idle(w, stop)
+	}
+	t := time.NewTicker(idleCheck)
+	defer t.Stop()
+	for {
+		if err := s.UserSession.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 type literal struct{ *bytes.Reader }
