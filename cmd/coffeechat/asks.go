@@ -32,6 +32,10 @@ func (a *app) asksCmd() *cobra.Command {
 				}
 				return a.printJSON(rows)
 			}
+			if len(rows) == 0 && state != "" {
+				fmt.Fprintf(a.stdout, "No asks in state %s.\n", state)
+				return nil
+			}
 			if len(rows) == 0 {
 				fmt.Fprintln(a.stdout, "No asks: coffeechat ask intro --via REF --to REF, or ask interview --to REF")
 				return nil
@@ -39,7 +43,7 @@ func (a *app) asksCmd() *cobra.Command {
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tKIND\tWHO\tVIA\tSTATE\tLAST ACTIVITY")
 			for _, r := range rows {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Who, dash(r.Via), r.State, r.LastActivity.Local().Format("2006-01-02 15:04"))
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Who, dash(r.Via), r.State, r.LastActivity.In(o.Cfg.Location()).Format("2006-01-02 15:04"))
 			}
 			return w.Flush()
 		},

@@ -177,7 +177,7 @@ func (a *app) contactShowCmd() *cobra.Command {
 					fmt.Fprintf(w, "  %s  %s\n", f[0], f[1])
 				}
 			}
-			fmt.Fprintf(w, "  source: %s, added %s\n", c.Source, c.CreatedAt.Local().Format("2006-01-02"))
+			fmt.Fprintf(w, "  source: %s, added %s\n", c.Source, c.CreatedAt.In(o.Cfg.Location()).Format("2006-01-02"))
 			printLinks := func(title string, ls []outreach.Link) {
 				if len(ls) == 0 {
 					return

@@ -49,7 +49,7 @@ func (a *app) timelineCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "ask %d (%s), now %s\n", ask.ID, ask.Kind, ask.State)
 			for _, e := range events {
-				fmt.Fprintf(a.stdout, "  %s  %-10s %s", e.At.Local().Format("2006-01-02 15:04"), e.Event, e.Detail)
+				fmt.Fprintf(a.stdout, "  %s  %-10s %s", e.At.In(o.Cfg.Location()).Format("2006-01-02 15:04"), e.Event, e.Detail)
 				if e.MessageID != 0 {
 					fmt.Fprintf(a.stdout, "  [message %d]", e.MessageID)
 				}
