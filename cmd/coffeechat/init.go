@@ -182,10 +182,17 @@ func nextSteps(cfgPath string, cfg *config.Config) string {
 	}
 	step("Fill in [smtp] and [imap] in %s (a password_cmd such as \"pass show mail\" keeps the password out of the file)", cfgPath)
 	step("Check everything: coffeechat doctor")
-	step("Add people: coffeechat contact add \"Jane Doe\" --email jane@example.com --org Acme\n" +
-		"     or import them: coffeechat contact import Connections.csv\n" +
-		"     and say who knows whom: coffeechat contact link Dad Jane --note \"plays tennis with Dad\"")
-	step("Ask: coffeechat ask intro --via Dad --to Jane   or   coffeechat ask interview --to Jane")
+	// Steps 4 to 6 are a script that works as typed, in order: every name
+	// is added before it is used (a test runs them).
+	step("Add the people you know and the people you want to meet:\n" +
+		"       coffeechat contact add Dad --email dad@example.com\n" +
+		"       coffeechat contact add \"Jane Doe\" --email jane@example.com --org Acme\n" +
+		"     (or import them: contact import Connections.csv, a Google CSV or a .vcf)")
+	step("Say who knows whom:\n" +
+		"       coffeechat contact link Dad Jane --note \"plays tennis with Dad\"")
+	step("Ask Dad to introduce you to Jane, or ask Jane directly:\n" +
+		"       coffeechat ask intro --via Dad --to Jane\n" +
+		"       coffeechat ask interview --to Jane")
 	step("Review the drafts: coffeechat queue, show ID, edit ID, approve ID")
 	step("Start the daemon: coffeechat run\n" +
 		"     (as a service: a systemd user unit with ExecStart=coffeechat run, then\n" +
