@@ -34,7 +34,8 @@ type Sink interface {
 	// nothing older than now can matter and the watcher starts at UIDNEXT).
 	Checkpoint(ctx context.Context, mailbox string) (cp Checkpoint, since time.Time, err error)
 	// Candidate says, cheaply and without writing, whether a message might
-	// belong to an ask; only candidates are read whole.
+	// belong to an ask; only candidates are read whole. A catch-up may
+	// call it while Apply runs, from another goroutine.
 	Candidate(ctx context.Context, h *Headers) (bool, error)
 	// Apply stores what belongs and moves the checkpoint to cp, in one
 	// transaction, idempotently by Message-ID. msgs may be empty.
@@ -274,23 +275,11 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 			s = since
 		}
 		narrow := w.opt.NarrowAbove > 0 && int64(uidNext-from) > int64(w.opt.NarrowAbove)
-		uids, ok, err := w.search(ctx, conn, from, end, s, narrow)
+		ok, err := w.narrowed(ctx, conn, st.validity, from, end, s, narrow)
 		if err != nil {
 			return err
 		}
-		if ok {
-			w.log.Debug("catch-up narrowed", "from", from, "to", end, "hits", len(uids))
-			for i := 0; i < len(uids); i += w.opt.Batch {
-				batch := uids[i:min(i+w.opt.Batch, len(uids))]
-				hs, err := conn.fetchHeaders(ctx, imap.UIDSetNum(batch...))
-				if err != nil {
-					return err
-				}
-				if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
-					return err
-				}
-			}
-		} else {
+		if !ok {
 			w.log.Debug("catch-up reads every header", "from", from, "to", end)
 			chunk := imap.UID(max(w.opt.Batch*10, 1000))
 			for a := from; a <= end; a += chunk {
@@ -327,49 +316,6 @@ func (w *Watcher) synced() {
 	if w.opt.Synced != nil {
 		w.opt.Synced(time.Now())
 	}
-}
-
-// search asks the server which UIDs of from..end may matter. ok is false
-// when the server could not answer (the caller then reads every header).
-func (w *Watcher) search(ctx context.Context, conn *Conn, from, end imap.UID, since time.Time, narrow bool) (uids []imap.UID, ok bool, err error) {
-	base := imap.SearchCriteria{UID: []imap.UIDSet{{{Start: from, Stop: end}}}}
-	if !since.IsZero() {
-		// SEARCH SINCE is date-only, in the server's zone: a day of margin.
-		d := since.UTC().AddDate(0, 0, -1)
-		base.Since = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	if narrow {
-		hints, err := w.sink.Hints(ctx)
-		if err != nil {
-			return nil, false, fmt.Errorf("read hints: %w", err)
-		}
-		if crit := hintCriteria(hints); len(crit) > 0 {
-			c := base
-			c.Or = nil
-			one := orChain(crit)
-			c.And(&one)
-			uids, err := conn.uidSearch(ctx, &c)
-			if err == nil {
-				return uids, true, nil
-			}
-			if conn.dead.Load() {
-				return nil, false, err
-			}
-			w.log.Warn("narrowing SEARCH refused; reading every header instead", "err", err)
-		}
-	}
-	if since.IsZero() {
-		return nil, false, nil
-	}
-	uids, err = conn.uidSearch(ctx, &base)
-	if err == nil {
-		return uids, true, nil
-	}
-	if conn.dead.Load() {
-		return nil, false, err
-	}
-	w.log.Warn("SEARCH SINCE refused; reading every header instead", "err", err)
-	return nil, false, nil
 }
 
 // hintCriteria are the alternatives a reply, bounce or auto-reply matches;
@@ -417,40 +363,19 @@ func (w *Watcher) process(ctx context.Context, conn *Conn, validity uint32, hs [
 	}
 	for i := 0; i < len(kept); i += w.opt.Batch {
 		batch := kept[i:min(i+w.opt.Batch, len(kept))]
-		var cands []*Headers
-		for _, h := range batch {
-			ok, err := w.sink.Candidate(ctx, h)
-			if err != nil {
-				return fmt.Errorf("candidate UID %d: %w", h.UID, err)
-			}
-			if ok {
-				cands = append(cands, h)
-			}
+		cands, err := w.candidates(ctx, batch)
+		if err != nil {
+			return err
 		}
-		var msgs []Fetched
+		var bodies map[imap.UID][]byte
 		if len(cands) > 0 {
-			uids := make([]imap.UID, len(cands))
-			for j, h := range cands {
-				uids[j] = h.UID
-			}
-			bodies, err := conn.fetchBodies(ctx, uids)
-			if err != nil {
+			if bodies, err = conn.fetchBodies(ctx, uidsOf(cands)); err != nil {
 				return err
 			}
-			for _, h := range cands {
-				raw, ok := bodies[h.UID]
-				if !ok {
-					w.log.Warn("candidate vanished before it was read", "uid", h.UID, "message_id", h.MessageID)
-					continue
-				}
-				msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
-			}
 		}
-		cp := Checkpoint{validity, batch[len(batch)-1].UID}
-		if err := w.sink.Apply(ctx, w.mailbox, cp, msgs); err != nil {
-			return fmt.Errorf("apply up to UID %d: %w", cp.LastUID, err)
+		if err := w.applyBatch(ctx, validity, batch, cands, bodies); err != nil {
+			return err
 		}
-		w.log.Debug("applied", "last_uid", cp.LastUID, "headers", len(batch), "candidates", len(msgs))
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type InboxSink struct {
 
 	mu       sync.Mutex
 	idx      *candidateIndex
+	epoch    uint64         // moves with idx (inbox.CandidateEpoch)
 	failures map[string]int // Message-ID → failed attempts (this process)
 }
 
@@ -49,7 +50,10 @@ func (o *Outreach) InboxSink() *InboxSink {
 	return &InboxSink{o: o, failures: map[string]int{}}
 }
 
-var _ inbox.Sink = (*InboxSink)(nil)
+var (
+	_ inbox.Sink           = (*InboxSink)(nil)
+	_ inbox.CandidateEpoch = (*InboxSink)(nil)
+)
 
 // loadIndex reads the candidate index.
 func (s *InboxSink) loadIndex(ctx context.Context) error {
@@ -86,8 +90,17 @@ func (s *InboxSink) loadIndex(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.idx = idx
+	s.epoch++
 	s.mu.Unlock()
 	return nil
+}
+
+// CandidateEpoch implements inbox.CandidateEpoch: Candidate answers from the
+// index, which changes only when it is reloaded.
+func (s *InboxSink) CandidateEpoch() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
 }
 
 func (s *InboxSink) index(ctx context.Context) (*candidateIndex, error) {

@@ -1,0 +1,316 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// CandidateEpoch may be implemented by a Sink whose Candidate answers change
+// only when CandidateEpoch does (it must change before, or together with,
+// any change of those answers). A catch-up then reads the bodies of a batch's
+// candidates ahead, while the previous batch is being applied, and asks
+// Candidate again only when the epoch moved in between.
+type CandidateEpoch interface {
+	CandidateEpoch() uint64
+}
+
+// searchChunk is how many UIDs one narrowing SEARCH covers: the server
+// searches the next chunk while the sink applies the hits of the previous.
+const searchChunk = 10000
+
+// narrowed catches up on from..end by asking the server which messages may
+// matter (UID SEARCH by the sink's hints, or by SINCE alone when
+// rescanning), then reading and applying only those. ok is false when there
+// is nothing to narrow by or the server refused every SEARCH: the caller
+// then reads every header.
+//
+// It runs as a pipeline of two goroutines: a reader owning the connection
+// (SEARCH a chunk of UIDs, fetch the hits' headers, then the candidates'
+// bodies) and the caller applying each batch, in UID order, as the serial
+// loop would; one batch waits between them.
+func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, narrow bool) (ok bool, err error) {
+	crits, err := w.narrowCriteria(ctx, since, narrow)
+	if err != nil || len(crits) == 0 {
+		return false, err
+	}
+	// The first chunk settles which SEARCH the server takes.
+	first := chunkStop(from, end)
+	var crit *searchPlan
+	var hits []imap.UID
+	for i := range crits {
+		uids, err := crits[i].search(ctx, conn, from, first)
+		if err == nil {
+			crit, hits = &crits[i], uids
+			break
+		}
+		if conn.dead.Load() {
+			return false, err
+		}
+		w.log.Warn(crits[i].kind+" refused; reading every header instead", "err", err)
+	}
+	if crit == nil {
+		return false, nil
+	}
+	w.log.Debug("catch-up narrowed", "from", from, "to", end)
+
+	p := &pipe{w: w, conn: conn, validity: validity, from: from}
+	p.epocher, _ = w.sink.(CandidateEpoch)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan *readBatch, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- p.read(rctx, crit, hits, first, end, batches)
+	}()
+	var applyErr error
+	for b := range batches {
+		if applyErr != nil {
+			continue // drain, so that the reader can end
+		}
+		if applyErr = p.apply(ctx, b); applyErr != nil {
+			cancel()
+		}
+	}
+	if rerr := <-readErr; applyErr == nil {
+		return true, rerr
+	}
+	return true, applyErr
+}
+
+// searchPlan is one way to narrow: crit over each chunk of UIDs, then, when
+// set, since over the hits alone. The two steps find exactly what one SEARCH
+// of both would, but SINCE reads each message's arrival date (on Maildir, a
+// stat of its file unless cached): over the few hits rather than the whole
+// mailbox, it costs little.
+type searchPlan struct {
+	kind  string // for the log
+	crit  imap.SearchCriteria
+	since time.Time
+}
+
+// search returns the UIDs of a..b the plan selects, ascending.
+func (s *searchPlan) search(ctx context.Context, conn *Conn, a, b imap.UID) ([]imap.UID, error) {
+	c := s.crit
+	c.UID = []imap.UIDSet{{{Start: a, Stop: b}}}
+	uids, err := conn.uidSearch(ctx, &c)
+	if err != nil || s.since.IsZero() || len(uids) == 0 {
+		return uids, err
+	}
+	return conn.uidSearch(ctx, &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(uids...)}, Since: s.since})
+}
+
+// narrowCriteria are the ways to narrow, best first: the hints (when
+// narrow), then SINCE alone (when since is set).
+func (w *Watcher) narrowCriteria(ctx context.Context, since time.Time, narrow bool) ([]searchPlan, error) {
+	var day time.Time
+	if !since.IsZero() {
+		// SEARCH SINCE is date-only, in the server's zone: a day of margin.
+		d := since.UTC().AddDate(0, 0, -1)
+		day = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	var plans []searchPlan
+	if narrow {
+		hints, err := w.sink.Hints(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read hints: %w", err)
+		}
+		if alt := hintCriteria(hints); len(alt) > 0 {
+			plans = append(plans, searchPlan{kind: "narrowing SEARCH", crit: orChain(alt), since: day})
+		}
+	}
+	if !day.IsZero() {
+		plans = append(plans, searchPlan{kind: "SEARCH SINCE", crit: imap.SearchCriteria{Since: day}})
+	}
+	return plans, nil
+}
+
+// chunkStop is the last UID of the SEARCH chunk that starts at a.
+func chunkStop(a, end imap.UID) imap.UID {
+	if uint64(a)+searchChunk-1 >= uint64(end) {
+		return end
+	}
+	return a + searchChunk - 1
+}
+
+// pipe is one narrowed catch-up: the reader and the applier share the
+// connection, one command at a time.
+type pipe struct {
+	w        *Watcher
+	conn     *Conn
+	mu       sync.Mutex // one command at a time on conn
+	validity uint32
+	from     imap.UID
+	epocher  CandidateEpoch
+}
+
+// readBatch is one batch of hits: their headers and, when the sink has an
+// epoch, the candidates as decided at that epoch with their bodies.
+type readBatch struct {
+	hs      []*Headers
+	decided bool
+	epoch   uint64
+	cands   []*Headers
+	bodies  map[imap.UID][]byte // of cands; a candidate missing here has vanished
+}
+
+// read searches chunk after chunk (the hits of from..first are given),
+// and sends every full batch of hits, read, in UID order; the rest at the end.
+func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, first, end imap.UID, out chan<- *readBatch) error {
+	batch := p.w.opt.Batch
+	pending := hits
+	send := func(uids []imap.UID) error {
+		b, err := p.readBatch(ctx, uids)
+		if err != nil || b == nil {
+			return err
+		}
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for a := uint64(first) + 1; ; {
+		for len(pending) >= batch {
+			if err := send(pending[:batch]); err != nil {
+				return err
+			}
+			pending = pending[batch:]
+		}
+		if a > uint64(end) {
+			break
+		}
+		b := chunkStop(imap.UID(a), end)
+		p.mu.Lock()
+		uids, err := plan.search(ctx, p.conn, imap.UID(a), b)
+		p.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		pending = append(pending, uids...)
+		a = uint64(b) + 1
+	}
+	if len(pending) > 0 {
+		return send(pending)
+	}
+	return nil
+}
+
+// readBatch fetches the headers of uids and, when the sink has an epoch, the
+// bodies of the candidates among them. nil: every message has vanished.
+func (p *pipe) readBatch(ctx context.Context, uids []imap.UID) (*readBatch, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	hs, err := p.conn.fetchHeaders(ctx, imap.UIDSetNum(uids...))
+	if err != nil {
+		return nil, err
+	}
+	kept := hs[:0]
+	for _, h := range hs {
+		if h.UID >= p.from {
+			kept = append(kept, h)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	b := &readBatch{hs: kept}
+	if p.epocher == nil {
+		return b, nil
+	}
+	b.decided, b.epoch = true, p.epocher.CandidateEpoch()
+	if b.cands, err = p.w.candidates(ctx, kept); err != nil {
+		return nil, err
+	}
+	if b.bodies, err = p.conn.fetchBodies(ctx, uidsOf(b.cands)); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// apply decides the batch's candidates (again, when the epoch moved since
+// it was read), reads what is still missing, and hands it to the sink.
+func (p *pipe) apply(ctx context.Context, b *readBatch) error {
+	w := p.w
+	cands, bodies := b.cands, b.bodies
+	if !b.decided || p.epocher.CandidateEpoch() != b.epoch {
+		var err error
+		if cands, err = w.candidates(ctx, b.hs); err != nil {
+			return err
+		}
+		tried := map[imap.UID]bool{}
+		for _, h := range b.cands {
+			tried[h.UID] = true
+		}
+		var missing []imap.UID
+		for _, h := range cands {
+			if !tried[h.UID] {
+				missing = append(missing, h.UID)
+			}
+		}
+		if len(missing) > 0 {
+			p.mu.Lock()
+			more, err := p.conn.fetchBodies(ctx, missing)
+			p.mu.Unlock()
+			if err != nil {
+				return err
+			}
+			if bodies == nil {
+				bodies = more
+			} else {
+				for uid, raw := range more {
+					bodies[uid] = raw
+				}
+			}
+		}
+	}
+	return w.applyBatch(ctx, p.validity, b.hs, cands, bodies)
+}
+
+// candidates are the messages of hs the sink wants read whole.
+func (w *Watcher) candidates(ctx context.Context, hs []*Headers) ([]*Headers, error) {
+	var out []*Headers
+	for _, h := range hs {
+		ok, err := w.sink.Candidate(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("candidate UID %d: %w", h.UID, err)
+		}
+		if ok {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// applyBatch hands the candidates of batch, with their bodies, to the sink,
+// and moves the checkpoint to the batch's highest UID.
+func (w *Watcher) applyBatch(ctx context.Context, validity uint32, batch, cands []*Headers, bodies map[imap.UID][]byte) error {
+	var msgs []Fetched
+	for _, h := range cands {
+		raw, ok := bodies[h.UID]
+		if !ok {
+			w.log.Warn("candidate vanished before it was read", "uid", h.UID, "message_id", h.MessageID)
+			continue
+		}
+		msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
+	}
+	cp := Checkpoint{validity, batch[len(batch)-1].UID}
+	if err := w.sink.Apply(ctx, w.mailbox, cp, msgs); err != nil {
+		return fmt.Errorf("apply up to UID %d: %w", cp.LastUID, err)
+	}
+	w.log.Debug("applied", "last_uid", cp.LastUID, "headers", len(batch), "candidates", len(msgs))
+	return nil
+}
+
+func uidsOf(hs []*Headers) []imap.UID {
+	out := make([]imap.UID, len(hs))
+	for i, h := range hs {
+		out[i] = h.UID
+	}
+	return out
+}
