@@ -25,17 +25,14 @@ func (a *app) askIntroCmd() *cobra.Command {
 			if r.Via == "" {
 				return withHint(errors.New("--via REF is required: who would make the introduction?"), "coffeechat ask intro --via Dad --to Jane")
 			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, err := o.AskIntro(cmd.Context(), r)
-			if err != nil {
-				return askError(err)
-			}
-			a.printCreated(c)
-			return nil
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				c, err := o.AskIntro(cmd.Context(), r)
+				if err != nil {
+					return askError(err)
+				}
+				a.printCreated(c)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&r.Via, "via", "", "the connector: who would introduce you")
@@ -55,20 +52,17 @@ func (a *app) askInterviewCmd() *cobra.Command {
 			if r.To == "" {
 				return withHint(errors.New("--to REF is required"), "coffeechat ask interview --to Jane --topic \"sports marketing\"")
 			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			c, err := o.AskInterview(cmd.Context(), r)
-			if err != nil {
-				return askError(err)
-			}
-			a.printCreated(c)
-			if len(c.Ask.Slots) == 0 {
-				fmt.Fprintln(a.stdout, "No free time found in [availability]: the draft asks them to suggest a time.")
-			}
-			return nil
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				c, err := o.AskInterview(cmd.Context(), r)
+				if err != nil {
+					return askError(err)
+				}
+				a.printCreated(c)
+				if len(c.Ask.Slots) == 0 {
+					fmt.Fprintln(a.stdout, "No free time found in [availability]: the draft asks them to suggest a time.")
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&r.To, "to", "", "the person to ask")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -17,35 +16,28 @@ func (a *app) asksCmd() *cobra.Command {
 		Short: "The pipeline: every ask, who, via whom, and where it stands",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			rows, err := o.Asks(cmd.Context(), state)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if rows == nil {
-					rows = []outreach.AskRow{}
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				rows, err := o.Asks(cmd.Context(), state)
+				if err != nil {
+					return err
 				}
-				return a.printJSON(rows)
-			}
-			if len(rows) == 0 && state != "" {
-				fmt.Fprintf(a.stdout, "No asks in state %s.\n", state)
-				return nil
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.stdout, "No asks: coffeechat ask intro --via REF --to REF, or ask interview --to REF")
-				return nil
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tKIND\tWHO\tVIA\tSTATE\tLAST ACTIVITY")
-			for _, r := range rows {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Who, dash(r.Via), r.State, r.LastActivity.In(o.Cfg.Location()).Format("2006-01-02 15:04"))
-			}
-			return w.Flush()
+				if asJSON {
+					return printJSONList(a, rows)
+				}
+				if len(rows) == 0 && state != "" {
+					fmt.Fprintf(a.stdout, "No asks in state %s.\n", state)
+					return nil
+				}
+				if len(rows) == 0 {
+					fmt.Fprintln(a.stdout, "No asks: coffeechat ask intro --via REF --to REF, or ask interview --to REF")
+					return nil
+				}
+				w := newTable(a.stdout, "ID\tKIND\tWHO\tVIA\tSTATE\tLAST ACTIVITY")
+				for _, r := range rows {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Who, dash(r.Via), r.State, r.LastActivity.In(o.Cfg.Location()).Format("2006-01-02 15:04"))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only asks in this state")

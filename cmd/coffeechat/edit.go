@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/coffeechat/coffeechat/outreach"
 )
 
 func (a *app) editCmd() *cobra.Command {
@@ -15,21 +17,18 @@ func (a *app) editCmd() *cobra.Command {
 		Short: "Edit a draft (To, Cc, Bcc, Subject and body) in $EDITOR",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			changed, err := o.EditDraft(cmd.Context(), args[0], a.getenv("TMPDIR"), a.runEditor)
-			if err != nil {
-				return err
-			}
-			if changed {
-				fmt.Fprintf(a.stdout, "draft %s saved\n", args[0])
-			} else {
-				fmt.Fprintf(a.stdout, "draft %s unchanged\n", args[0])
-			}
-			return nil
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				changed, err := o.EditDraft(cmd.Context(), args[0], a.getenv("TMPDIR"), a.runEditor)
+				if err != nil {
+					return err
+				}
+				if changed {
+					fmt.Fprintf(a.stdout, "draft %s saved\n", args[0])
+				} else {
+					fmt.Fprintf(a.stdout, "draft %s unchanged\n", args[0])
+				}
+				return nil
+			})
 		},
 	}
 }

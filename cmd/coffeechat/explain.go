@@ -27,20 +27,17 @@ func (a *app) explainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			r, err := o.Explain(cmd.Context(), raw)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if asJSON {
-				return a.printJSON(r)
-			}
-			printReading(a.stdout, r)
-			return nil
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				r, err := o.Explain(cmd.Context(), raw)
+				if err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if asJSON {
+					return a.printJSON(r)
+				}
+				printReading(a.stdout, r)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,40 +20,34 @@ func (a *app) interviewsCmd() *cobra.Command {
 		Short: "Interviews on the calendar, upcoming then past",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			rows, err := o.Interviews(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if rows == nil {
-					rows = []outreach.InterviewRow{}
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				rows, err := o.Interviews(cmd.Context())
+				if err != nil {
+					return err
 				}
-				return a.printJSON(rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.stdout, "No interviews yet. When someone agrees to a time, the invite goes out and it shows here.")
+				if asJSON {
+					return printJSONList(a, rows)
+				}
+				if len(rows) == 0 {
+					fmt.Fprintln(a.stdout, "No interviews yet. When someone agrees to a time, the invite goes out and it shows here.")
+					return nil
+				}
+				past := false
+				fmt.Fprintln(a.stdout, "Upcoming:")
+				for _, r := range rows {
+					if r.Past && !past {
+						past = true
+						fmt.Fprintln(a.stdout, "Past:")
+					}
+					who := r.Who
+					if r.Organizer == "them" {
+						who += " (their invite)"
+					}
+					fmt.Fprintf(a.stdout, "  %-4d ask %-4d %-28s %s  %-10s seq %d\n", r.ID, r.AskID, who,
+						outreach.FormatSlot(slotOfRow(r), r.Start.Location()), r.Status, r.Sequence)
+				}
 				return nil
-			}
-			past := false
-			fmt.Fprintln(a.stdout, "Upcoming:")
-			for _, r := range rows {
-				if r.Past && !past {
-					past = true
-					fmt.Fprintln(a.stdout, "Past:")
-				}
-				who := r.Who
-				if r.Organizer == "them" {
-					who += " (their invite)"
-				}
-				fmt.Fprintf(a.stdout, "  %-4d ask %-4d %-28s %s  %-10s seq %d\n", r.ID, r.AskID, who,
-					outreach.FormatSlot(slotOfRow(r), r.Start.Location()), r.Status, r.Sequence)
-			}
-			return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -83,25 +78,15 @@ func (a *app) interviewMoveCmd() *cobra.Command {
 		Short: "Move an interview (same invite, SEQUENCE+1); TIME is RFC 3339 or \"2026-12-08 14:00\" in your zone",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0], "an interview", "coffeechat interviews")
-			if err != nil {
-				return err
-			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			at, err := outreach.ParseTime(to, o.Cfg.Location())
-			if err != nil {
-				return withHint(fmt.Errorf("--to: %w", err), "coffeechat interview move ID --to \"2026-12-08 14:00\"")
-			}
-			s, err := o.MoveInterview(cmd.Context(), id, at)
-			if err != nil {
-				return withHint(err, "coffeechat interviews")
-			}
-			a.printScheduled(o, "moved", s)
-			return nil
+			return a.changeInterview(cmd.Context(), args[0], "an interview", "coffeechat interviews", "moved",
+				func(o *outreach.Outreach, id int64) (*outreach.Scheduled, error) {
+					at, err := outreach.ParseTime(to, o.Cfg.Location())
+					if err != nil {
+						return nil, withHint(fmt.Errorf("--to: %w", err), "coffeechat interview move ID --to \"2026-12-08 14:00\"")
+					}
+					s, err := o.MoveInterview(cmd.Context(), id, at)
+					return s, withHint(err, "coffeechat interviews")
+				})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the new start time")
@@ -116,21 +101,11 @@ func (a *app) interviewCancelCmd() *cobra.Command {
 		Short: "Cancel an interview (METHOD:CANCEL to the person)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0], "an interview", "coffeechat interviews")
-			if err != nil {
-				return err
-			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			s, err := o.CancelInterview(cmd.Context(), id, reason)
-			if err != nil {
-				return withHint(err, "coffeechat interviews")
-			}
-			a.printScheduled(o, "cancelled", s)
-			return nil
+			return a.changeInterview(cmd.Context(), args[0], "an interview", "coffeechat interviews", "cancelled",
+				func(o *outreach.Outreach, id int64) (*outreach.Scheduled, error) {
+					s, err := o.CancelInterview(cmd.Context(), id, reason)
+					return s, withHint(err, "coffeechat interviews")
+				})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "a line for the person, in the cancellation")
@@ -144,30 +119,39 @@ func (a *app) interviewScheduleCmd() *cobra.Command {
 		Short: "Pick the time of an agreed ask and send the invite (resolves its pick_time review item)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0], "an ask", "coffeechat asks --state agreed")
-			if err != nil {
-				return err
-			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			t, err := outreach.ParseTime(at, o.Cfg.Location())
-			if err != nil {
-				return withHint(fmt.Errorf("--at: %w", err), "coffeechat interview schedule ASK --at \"2026-12-08 14:00\"")
-			}
-			s, err := o.ScheduleAsk(cmd.Context(), id, t)
-			if err != nil {
-				return withHint(err, "coffeechat queue")
-			}
-			a.printScheduled(o, "scheduled", s)
-			return nil
+			return a.changeInterview(cmd.Context(), args[0], "an ask", "coffeechat asks --state agreed", "scheduled",
+				func(o *outreach.Outreach, id int64) (*outreach.Scheduled, error) {
+					t, err := outreach.ParseTime(at, o.Cfg.Location())
+					if err != nil {
+						return nil, withHint(fmt.Errorf("--at: %w", err), "coffeechat interview schedule ASK --at \"2026-12-08 14:00\"")
+					}
+					s, err := o.ScheduleAsk(cmd.Context(), id, t)
+					return s, withHint(err, "coffeechat queue")
+				})
 		},
 	}
 	cmd.Flags().StringVar(&at, "at", "", "the start time")
 	cmd.MarkFlagRequired("at")
 	return cmd
+}
+
+// changeInterview is the body of move, cancel and schedule: it reads the
+// number in arg (of what, listed by listCmd), makes the change, and prints
+// the interview it left, as verb. change hints its own errors.
+func (a *app) changeInterview(ctx context.Context, arg, what, listCmd, verb string,
+	change func(o *outreach.Outreach, id int64) (*outreach.Scheduled, error)) error {
+	id, err := parseID(arg, what, listCmd)
+	if err != nil {
+		return err
+	}
+	return a.withOutreach(ctx, func(o *outreach.Outreach) error {
+		s, err := change(o, id)
+		if err != nil {
+			return err
+		}
+		a.printScheduled(o, verb, s)
+		return nil
+	})
 }
 
 func (a *app) printScheduled(o *outreach.Outreach, verb string, s *outreach.Scheduled) {

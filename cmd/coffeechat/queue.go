@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -16,43 +15,36 @@ func (a *app) queueCmd() *cobra.Command {
 		Short: "Drafts waiting for your approval, and replies waiting for your decision",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			items, err := o.Queue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if items == nil {
-					items = []outreach.QueueItem{}
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				items, err := o.Queue(cmd.Context())
+				if err != nil {
+					return err
 				}
-				return a.printJSON(items)
-			}
-			outgoing, err := o.Outgoing(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if len(items) == 0 {
-				fmt.Fprintln(a.stdout, "The queue is empty.")
+				if asJSON {
+					return printJSONList(a, items)
+				}
+				outgoing, err := o.Outgoing(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if len(items) == 0 {
+					fmt.Fprintln(a.stdout, "The queue is empty.")
+					return printOutgoing(a.stdout, outgoing, o.Cfg.Location(), a.clock()())
+				}
+				w := newTable(a.stdout, "ID\tASK\tPURPOSE\tTO\tSUBJECT")
+				for _, it := range items {
+					if it.Type == "review" {
+						fmt.Fprintf(w, "%s\t%s\treview: %s\t\t%s\n", it.ID, askRef(it.AskID), it.Purpose, it.Summary)
+						continue
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", it.ID, askRef(it.AskID), it.Purpose, it.To, it.Subject)
+				}
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, "\ncoffeechat show ID | edit ID | approve ID... | reject ID...")
 				return printOutgoing(a.stdout, outgoing, o.Cfg.Location(), a.clock()())
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tASK\tPURPOSE\tTO\tSUBJECT")
-			for _, it := range items {
-				if it.Type == "review" {
-					fmt.Fprintf(w, "%s\t%s\treview: %s\t\t%s\n", it.ID, askRef(it.AskID), it.Purpose, it.Summary)
-					continue
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", it.ID, askRef(it.AskID), it.Purpose, it.To, it.Subject)
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, "\ncoffeechat show ID | edit ID | approve ID... | reject ID...")
-			return printOutgoing(a.stdout, outgoing, o.Cfg.Location(), a.clock()())
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

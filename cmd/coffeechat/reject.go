@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coffeechat/coffeechat/mailer"
+	"github.com/coffeechat/coffeechat/outreach"
 )
 
 func (a *app) rejectCmd() *cobra.Command {
@@ -17,23 +18,20 @@ func (a *app) rejectCmd() *cobra.Command {
 			if err := mailer.CheckHeader("--reason", reason); err != nil {
 				return err
 			}
-			o, done, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := o.Reject(cmd.Context(), args, reason)
-			if err != nil {
-				return withHint(err, "coffeechat queue")
-			}
-			for _, d := range res {
-				fmt.Fprintf(a.stdout, "%s %s", d.ID, d.State)
-				if d.Closed {
-					fmt.Fprintf(a.stdout, "; ask %d closed", d.AskID)
+			return a.withOutreach(cmd.Context(), func(o *outreach.Outreach) error {
+				res, err := o.Reject(cmd.Context(), args, reason)
+				if err != nil {
+					return withHint(err, "coffeechat queue")
 				}
-				fmt.Fprintln(a.stdout)
-			}
-			return nil
+				for _, d := range res {
+					fmt.Fprintf(a.stdout, "%s %s", d.ID, d.State)
+					if d.Closed {
+						fmt.Fprintf(a.stdout, "; ask %d closed", d.AskID)
+					}
+					fmt.Fprintln(a.stdout)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the timeline)")

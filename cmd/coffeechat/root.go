@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -192,4 +193,31 @@ func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// withOutreach opens the config, the templates and the database, runs f
+// with them, and closes them: the body of every command that needs them.
+func (a *app) withOutreach(ctx context.Context, f func(o *outreach.Outreach) error) error {
+	o, done, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return f(o)
+}
+
+// printJSONList writes rows as a JSON array on stdout: none is [], not null.
+func printJSONList[T any](a *app, rows []T) error {
+	if rows == nil {
+		rows = []T{}
+	}
+	return a.printJSON(rows)
+}
+
+// newTable is an aligned table on w with its tab-separated header written;
+// Flush it after the rows.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }

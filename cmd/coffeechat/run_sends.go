@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/coffeechat/coffeechat/outreach"
@@ -16,8 +15,7 @@ func printOutgoing(w io.Writer, gs []outreach.Outgoing, loc *time.Location, now 
 		return nil
 	}
 	fmt.Fprintln(w, "\nApproved, waiting to be sent:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tASK\tPURPOSE\tTO\tSENDS")
+	tw := newTable(w, "ID\tASK\tPURPOSE\tTO\tSENDS")
 	for _, g := range gs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", g.ID, askRef(g.AskID), g.Purpose, g.To, sendsText(g.Sends, loc, now))
 	}
