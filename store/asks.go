@@ -264,20 +264,7 @@ func (tx *Tx) Asks(ctx context.Context, f AskFilter) ([]*Ask, error) {
 		q += ` AND parent_id = ?`
 		args = append(args, f.ParentID)
 	}
-	rows, err := tx.query(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list asks: %w", err)
-	}
-	defer rows.Close()
-	var out []*Ask
-	for rows.Next() {
-		a, err := scanAsk(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "list asks", scanAsk, q+` ORDER BY id`, args...)
 }
 
 // OpenAskLike returns an open ask of the same kind for the same person as a:
@@ -331,24 +318,16 @@ func (tx *Tx) OfferedSlots(ctx context.Context, exceptAskID int64) ([]Slot, erro
 
 // Timeline returns everything that happened to an ask, oldest first.
 func (tx *Tx) Timeline(ctx context.Context, askID int64) ([]Event, error) {
-	rows, err := tx.query(ctx, `SELECT id, ask_id, at, event, detail, COALESCE(message_id, 0) FROM timeline WHERE ask_id = ? ORDER BY id`, askID)
-	if err != nil {
-		return nil, fmt.Errorf("timeline of ask %d: %w", askID, err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return queryRows(ctx, tx, fmt.Sprintf("timeline of ask %d", askID), func(s scanner) (Event, error) {
 		var e Event
 		var at sql.NullString
-		if err := rows.Scan(&e.ID, &e.AskID, &at, &e.Event, &e.Detail, &e.MessageID); err != nil {
-			return nil, err
+		if err := s.Scan(&e.ID, &e.AskID, &at, &e.Event, &e.Detail, &e.MessageID); err != nil {
+			return e, err
 		}
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		var err error
+		e.At, err = parseTime(at)
+		return e, err
+	}, `SELECT id, ask_id, at, event, detail, COALESCE(message_id, 0) FROM timeline WHERE ask_id = ? ORDER BY id`, askID)
 }
 
 // LastActivity returns, for every ask, the time of its newest timeline row.

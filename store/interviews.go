@@ -148,20 +148,7 @@ func (tx *Tx) ClashingInterviews(ctx context.Context, start, end time.Time, exce
 }
 
 func (tx *Tx) interviews(ctx context.Context, where string, args ...any) ([]*Interview, error) {
-	rows, err := tx.query(ctx, `SELECT `+interviewCols+` FROM interviews WHERE `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list interviews: %w", err)
-	}
-	defer rows.Close()
-	var out []*Interview
-	for rows.Next() {
-		iv, err := scanInterview(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, iv)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "list interviews", scanInterview, `SELECT `+interviewCols+` FROM interviews WHERE `+where, args...)
 }
 
 // MarkInterviewSynced records that the interview, as it was at version, is

@@ -251,20 +251,7 @@ func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]*Message, error)
 			args = append(args, s)
 		}
 	}
-	rows, err := tx.query(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "list messages", scanMessage, q+` ORDER BY id`, args...)
 }
 
 // DraftSummary is one line of the queue.
@@ -280,23 +267,15 @@ type DraftSummary struct {
 
 // Drafts lists outgoing messages in draft state, oldest first, without their bodies.
 func (tx *Tx) Drafts(ctx context.Context) ([]DraftSummary, error) {
-	rows, err := tx.query(ctx, `SELECT id, COALESCE(ask_id, 0), purpose, state, to_addrs, subject, created_at
-		FROM messages WHERE direction = 'out' AND state = 'draft' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list drafts: %w", err)
-	}
-	defer rows.Close()
-	var out []DraftSummary
-	for rows.Next() {
+	return queryRows(ctx, tx, "list drafts", func(s scanner) (DraftSummary, error) {
 		var d DraftSummary
 		var at sql.NullString
-		if err := rows.Scan(&d.ID, &d.AskID, &d.Purpose, &d.State, &d.To, &d.Subject, &at); err != nil {
-			return nil, err
+		if err := s.Scan(&d.ID, &d.AskID, &d.Purpose, &d.State, &d.To, &d.Subject, &at); err != nil {
+			return d, err
 		}
-		if d.CreatedAt, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		var err error
+		d.CreatedAt, err = parseTime(at)
+		return d, err
+	}, `SELECT id, COALESCE(ask_id, 0), purpose, state, to_addrs, subject, created_at
+		FROM messages WHERE direction = 'out' AND state = 'draft' ORDER BY id`)
 }

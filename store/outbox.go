@@ -41,20 +41,7 @@ func (tx *Tx) OutMessagesIn(ctx context.Context, states ...string) ([]*Message, 
 }
 
 func (tx *Tx) outMessages(ctx context.Context, where string, args ...any) ([]*Message, error) {
-	rows, err := tx.query(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'out' AND `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "list outbox", scanMessage, `SELECT `+messageCols+` FROM messages WHERE direction = 'out' AND `+where, args...)
 }
 
 // OutboxStamp is a cheap fingerprint of what the sender has to act on (the

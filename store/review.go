@@ -90,20 +90,7 @@ func (tx *Tx) ReviewItem(ctx context.Context, id int64) (*ReviewItem, error) {
 
 // OpenReviewItems lists the open review items, oldest first.
 func (tx *Tx) OpenReviewItems(ctx context.Context) ([]*ReviewItem, error) {
-	rows, err := tx.query(ctx, `SELECT `+reviewCols+` FROM review_items WHERE state = 'open' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list review items: %w", err)
-	}
-	defer rows.Close()
-	var out []*ReviewItem
-	for rows.Next() {
-		r, err := scanReview(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "list review items", scanReview, `SELECT `+reviewCols+` FROM review_items WHERE state = 'open' ORDER BY id`)
 }
 
 // Interview is a meeting on the calendar.
@@ -129,26 +116,17 @@ type Interview struct {
 // BookedSlots returns the times of interviews not declined or cancelled that
 // end after from: busy time for new proposals.
 func (tx *Tx) BookedSlots(ctx context.Context, from time.Time) ([]Slot, error) {
-	rows, err := tx.query(ctx, `SELECT start_at, end_at FROM interviews
-		WHERE status NOT IN ('declined', 'cancelled') AND end_at > ? ORDER BY start_at`, FormatTime(from))
-	if err != nil {
-		return nil, fmt.Errorf("booked interviews: %w", err)
-	}
-	defer rows.Close()
-	var out []Slot
-	for rows.Next() {
-		var s, e sql.NullString
-		if err := rows.Scan(&s, &e); err != nil {
-			return nil, err
-		}
+	return queryRows(ctx, tx, "booked interviews", func(s scanner) (Slot, error) {
+		var start, end sql.NullString
 		var sl Slot
-		if sl.Start, err = parseTime(s); err != nil {
-			return nil, err
+		err := s.Scan(&start, &end)
+		if err == nil {
+			sl.Start, err = parseTime(start)
 		}
-		if sl.End, err = parseTime(e); err != nil {
-			return nil, err
+		if err == nil {
+			sl.End, err = parseTime(end)
 		}
-		out = append(out, sl)
-	}
-	return out, rows.Err()
+		return sl, err
+	}, `SELECT start_at, end_at FROM interviews
+		WHERE status NOT IN ('declined', 'cancelled') AND end_at > ? ORDER BY start_at`, FormatTime(from))
 }

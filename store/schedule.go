@@ -34,20 +34,8 @@ func (tx *Tx) TakeStep(ctx context.Context, askID int64, step string) (bool, err
 
 // Steps lists the steps taken for an ask, oldest first.
 func (tx *Tx) Steps(ctx context.Context, askID int64) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT step FROM steps WHERE ask_id = ? ORDER BY created_at, rowid`, askID)
-	if err != nil {
-		return nil, fmt.Errorf("steps of ask %d: %w", askID, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, fmt.Sprintf("steps of ask %d", askID), scanOne[string],
+		`SELECT step FROM steps WHERE ask_id = ? ORDER BY created_at, rowid`, askID)
 }
 
 // ScheduleCandidates lists the ids of the asks the scheduler has to look at:
@@ -56,24 +44,11 @@ func (tx *Tx) Steps(ctx context.Context, askID int64) ([]string, error) {
 // and scheduled or agreed asks with an interview that ended at or before
 // endedBy (thank-yous). The rest need no look.
 func (tx *Tx) ScheduleCandidates(ctx context.Context, sentBy, endedBy time.Time) ([]int64, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM asks WHERE state = 'waiting' AND last_sent_at <= ?
+	return queryRows(ctx, tx, "schedule candidates", scanOne[int64], `SELECT id FROM asks WHERE state = 'waiting' AND last_sent_at <= ?
 		UNION
 		SELECT a.id FROM asks a JOIN interviews i ON i.ask_id = a.id
 		WHERE a.state IN ('scheduled', 'agreed') AND i.status NOT IN ('declined', 'cancelled') AND i.end_at <= ?
 		ORDER BY 1`, FormatTime(sentBy), FormatTime(endedBy))
-	if err != nil {
-		return nil, fmt.Errorf("schedule candidates: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 // UnsentWithAsk lists outgoing drafts and approved messages that belong to
@@ -170,27 +145,18 @@ func (tx *Tx) DaemonErrors(ctx context.Context, limit int) ([]DaemonError, error
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("daemon errors: %w", err)
-	}
-	defer rows.Close()
-	var out []DaemonError
-	for rows.Next() {
+	return queryRows(ctx, tx, "daemon errors", func(s scanner) (DaemonError, error) {
 		var e DaemonError
 		var first, last sql.NullString
-		if err := rows.Scan(&e.ID, &e.Source, &e.Text, &e.Count, &first, &last); err != nil {
-			return nil, err
+		err := s.Scan(&e.ID, &e.Source, &e.Text, &e.Count, &first, &last)
+		if err == nil {
+			e.First, err = parseTime(first)
 		}
-		if e.First, err = parseTime(first); err != nil {
-			return nil, err
+		if err == nil {
+			e.Last, err = parseTime(last)
 		}
-		if e.Last, err = parseTime(last); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	}, q, args...)
 }
 
 // PruneDaemonErrors keeps the keep most recently seen errors and drops the rest.
