@@ -30,10 +30,9 @@ const MaxApplyAttempts = 3
 type InboxSink struct {
 	o *Outreach
 
-	mu       sync.Mutex
-	idx      *candidateIndex
-	epoch    uint64         // moves with idx (inbox.CandidateEpoch)
-	failures map[string]int // Message-ID → failed attempts (this process)
+	mu    sync.Mutex
+	idx   *candidateIndex
+	epoch uint64 // moves with idx (inbox.CandidateEpoch)
 }
 
 // candidateIndex is what Candidate decides from, loaded from the database
@@ -47,7 +46,7 @@ type candidateIndex struct {
 
 // InboxSink returns the sink the inbox watcher feeds.
 func (o *Outreach) InboxSink() *InboxSink {
-	return &InboxSink{o: o, failures: map[string]int{}}
+	return &InboxSink{o: o}
 }
 
 var (
@@ -210,10 +209,68 @@ func (idx *candidateIndex) candidate(h *inbox.Headers) bool {
 
 // Apply implements inbox.Sink: in one transaction, every message not seen
 // before is read, classified, matched, stored when it belongs to an ask and
-// acted on; then the checkpoint moves to cp. A message that keeps failing is
-// set aside as a review item after MaxApplyAttempts.
+// acted on; then the checkpoint moves to cp. A message that keeps failing, or
+// whose tries never finish (it crashes the daemon), is set aside as a review
+// item after MaxApplyAttempts tries: the tries are counted in the database,
+// before each try, so they add up across restarts.
 func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoint, msgs []inbox.Fetched) error {
+	if len(msgs) > 1 {
+		split, err := s.countAttempts(ctx, mailbox, cp.UIDValidity, msgs)
+		if err != nil {
+			return err
+		}
+		if split {
+			// An earlier try of this batch did not finish: one message
+			// at a time, so that only the culprit is counted and set
+			// aside. The checkpoint moves with the last one.
+			s.o.Log.Warn("inbox: an earlier try of this batch did not finish; applying its messages one by one", "from_uid", msgs[0].UID, "to_uid", msgs[len(msgs)-1].UID)
+			for i := range msgs {
+				if err := s.applyCounted(ctx, mailbox, cp, msgs[i:i+1], i == len(msgs)-1, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return s.applyCounted(ctx, mailbox, cp, msgs, true, false)
+	}
+	return s.applyCounted(ctx, mailbox, cp, msgs, true, true)
+}
+
+// countAttempts records, in a transaction of its own, one more try for each
+// message of msgs. split is true (and nothing is counted) when an earlier
+// try of one of them did not finish.
+func (s *InboxSink) countAttempts(ctx context.Context, mailbox string, validity uint32, msgs []inbox.Fetched) (split bool, err error) {
+	uids := make([]uint32, len(msgs))
+	for i, f := range msgs {
+		uids[i] = uint32(f.UID)
+	}
+	err = s.o.DB.Update(ctx, func(tx *store.Tx) error {
+		prior, err := tx.ApplyAttempts(ctx, mailbox, validity, uids)
+		if err != nil {
+			return err
+		}
+		if split = len(prior) > 0 && len(uids) > 1; split {
+			return nil
+		}
+		for _, uid := range uids {
+			if err := tx.CountApplyAttempt(ctx, mailbox, validity, uid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return split, err
+}
+
+// applyCounted applies msgs (count: after counting this try of each) and,
+// when moveCP, moves the checkpoint to cp.
+func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.Checkpoint, msgs []inbox.Fetched, moveCP, count bool) error {
 	o := s.o
+	if count && len(msgs) > 0 {
+		if _, err := s.countAttempts(ctx, mailbox, cp.UIDValidity, msgs); err != nil {
+			return err
+		}
+	}
 	if len(msgs) > 0 {
 		// Before the transaction: inside it AgreeTx only reads this cache.
 		_ = o.RefreshBusyIfStale(ctx) // problems are logged there
@@ -224,8 +281,18 @@ func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoi
 	}
 	stored := 0
 	var setAside []string
+	var failed *inbox.Fetched
+	var failure error
 	err = o.DB.Update(ctx, func(tx *store.Tx) error {
-		stored, setAside = 0, nil
+		stored, setAside, failed, failure = 0, nil, nil, nil
+		uids := make([]uint32, len(msgs))
+		for i, f := range msgs {
+			uids[i] = uint32(f.UID)
+		}
+		tries, err := tx.ApplyAttempts(ctx, mailbox, cp.UIDValidity, uids)
+		if err != nil {
+			return err
+		}
 		for i := range msgs {
 			f := &msgs[i]
 			id := f.MessageID
@@ -237,6 +304,19 @@ func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoi
 				return err
 			}
 			if seen {
+				continue
+			}
+			n := tries[uint32(f.UID)]
+			if n.Attempts > MaxApplyAttempts {
+				// The last tries never came back: do not try again.
+				cause := errors.New(n.LastError)
+				if n.LastError == "" {
+					cause = fmt.Errorf("the daemon stopped %d times while applying it", n.Attempts-1)
+				}
+				if err := o.setAside(ctx, tx, f, id, cause); err != nil {
+					return err
+				}
+				setAside = append(setAside, id)
 				continue
 			}
 			src := incoming{mailbox: mailbox, uidValidity: cp.UIDValidity, uid: uint32(f.UID), messageID: id, raw: f.Raw, busy: busy}
@@ -255,28 +335,54 @@ func (s *InboxSink) Apply(ctx context.Context, mailbox string, cp inbox.Checkpoi
 			if ctx.Err() != nil {
 				return err
 			}
-			s.mu.Lock()
-			s.failures[id]++
-			n := s.failures[id]
-			s.mu.Unlock()
-			if n < MaxApplyAttempts {
-				return fmt.Errorf("message <%s> (UID %d, attempt %d of %d): %w", id, f.UID, n, MaxApplyAttempts, err)
+			if n.Attempts < MaxApplyAttempts {
+				failed, failure = f, err
+				return fmt.Errorf("message <%s> (UID %d, attempt %d of %d): %w", id, f.UID, n.Attempts, MaxApplyAttempts, err)
 			}
 			if err := o.setAside(ctx, tx, f, id, err); err != nil {
 				return err
 			}
 			setAside = append(setAside, id)
 		}
+		if !moveCP {
+			return nil
+		}
+		if err := tx.ClearApplyAttempts(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID)); err != nil {
+			return err
+		}
 		return tx.SetCheckpoint(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID))
 	})
+	if err != nil && ctx.Err() != nil && len(msgs) > 0 {
+		// Stopped on purpose: these tries say nothing about the messages.
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		uids := make([]uint32, len(msgs))
+		for i, f := range msgs {
+			uids[i] = uint32(f.UID)
+		}
+		rerr := o.DB.Update(bg, func(tx *store.Tx) error {
+			return tx.UncountApplyAttempts(bg, mailbox, cp.UIDValidity, uids)
+		})
+		if rerr != nil {
+			o.Log.Warn("take back the tries of an interrupted apply", "err", rerr)
+		}
+		return err
+	}
 	if err != nil {
+		if failed != nil {
+			// Kept for the review item should the message be set aside
+			// later; the next try is counted anyway.
+			rerr := o.DB.Update(ctx, func(tx *store.Tx) error {
+				return tx.SetApplyError(ctx, mailbox, cp.UIDValidity, uint32(failed.UID), failure.Error())
+			})
+			if rerr != nil {
+				o.Log.Warn("record why a message failed to apply", "uid", failed.UID, "err", rerr)
+			}
+		}
 		return err
 	}
 	for _, id := range setAside {
 		o.Log.Error("message set aside after repeated failures; see the queue", "message_id", id, "attempts", MaxApplyAttempts)
-		s.mu.Lock()
-		delete(s.failures, id)
-		s.mu.Unlock()
 	}
 	if stored > 0 {
 		o.Log.Info("inbox applied", "stored", stored, "last_uid", cp.LastUID)

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +42,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "c.db"))
+}
+
+// newEnvAt is newEnv on the database at path (made when missing).
+func newEnvAt(t *testing.T, path string) *env {
+	t.Helper()
 	cfg, err := config.Parse(strings.NewReader(`
 [account]
 name = "Sam Rivera"
@@ -49,7 +58,7 @@ timezone = "America/Los_Angeles"
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,6 +517,152 @@ func TestApplySetsAsideAMessageThatKeepsFailing(t *testing.T) {
 	e.db.View(ctx, func(tx *store.Tx) (err error) { cp, err = tx.Checkpoint(ctx, "INBOX"); return })
 	if cp.LastUID != 5 {
 		t.Errorf("checkpoint = %d, want 5: the inbox must move on", cp.LastUID)
+	}
+}
+
+// crashEnv names the database of a child process that applies the crash
+// fixture and dies in the middle (TestApplySetsAsideAMessageThatCrashes).
+const crashEnv = "COFFEECHAT_TEST_CRASH_APPLY_DB"
+
+// crashFixture is a reply from jane.doe@acme.example to fixAskID.
+func crashFixture(t *testing.T) []byte {
+	raw := fixture(t, "008-thunderbird-question.eml")
+	return []byte(strings.Replace(string(raw), "alex@fischer.example", "jane.doe@acme.example", -1))
+}
+
+// crashID is the Message-ID of crashFixture; goodID that of a second reply
+// in the same batch, which applies fine.
+const (
+	crashID = "57b6fb7e-bd87-43c7-7a86-b12ad42fddbb@posteo.example"
+	goodID  = "good-reply@posteo.example"
+)
+
+// exitOnMatch is a log handler that ends the process, as a crash would, when
+// the crash fixture is matched: inside the Apply transaction, before its
+// commit.
+type exitOnMatch struct{}
+
+func (exitOnMatch) Enabled(context.Context, slog.Level) bool { return true }
+func (exitOnMatch) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "inbox: matched" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "message_id" && a.Value.String() == crashID {
+			os.Exit(3)
+		}
+		return true
+	})
+	return nil
+}
+func (h exitOnMatch) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h exitOnMatch) WithGroup(string) slog.Handler      { return h }
+
+// TestApplySetsAsideAMessageThatCrashes: a message whose apply kills the
+// daemon every time is set aside after MaxApplyAttempts tries, counted
+// across restarts (each try a new process), and the inbox moves on.
+func TestApplySetsAsideAMessageThatCrashes(t *testing.T) {
+	ctx := context.Background()
+	raw := crashFixture(t)
+	good := []byte(strings.Replace(string(raw), crashID, goodID, 1))
+	batch := []inbox.Fetched{{Headers: *inbox.ParseHeaders(4, good), Raw: good}, {Headers: *inbox.ParseHeaders(5, raw), Raw: raw}}
+	cp := inbox.Checkpoint{UIDValidity: 7, LastUID: 5}
+	if path := os.Getenv(crashEnv); path != "" {
+		// The child: one daemon run that dies applying the batch.
+		e := newEnvAt(t, path)
+		e.o.Log = slog.New(exitOnMatch{})
+		err := e.o.InboxSink().Apply(ctx, "INBOX", cp, batch)
+		t.Fatalf("Apply returned (%v); the process should have died", err)
+	}
+	path := filepath.Join(t.TempDir(), "c.db")
+	e := newEnvAt(t, path)
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
+	for i := 1; i <= MaxApplyAttempts; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestApplySetsAsideAMessageThatCrashes$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashEnv+"="+path)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Fatalf("run %d: child = %v, want it to die applying the message (exit 3)\n%s", i, err, out)
+		}
+	}
+	// The next run (a restart) must not try it again.
+	if err := e.o.InboxSink().Apply(ctx, "INBOX", cp, batch); err != nil {
+		t.Fatalf("Apply after %d crashes = %v, want the message set aside", MaxApplyAttempts, err)
+	}
+	var aside []string
+	for _, r := range e.reviews() {
+		if r.Kind == "set_aside" {
+			aside = append(aside, r.Summary+" "+r.Detail)
+		}
+	}
+	if len(aside) != 1 || !strings.Contains(aside[0], "stopped 3 times") || !strings.Contains(aside[0], crashID) {
+		t.Errorf("set aside = %q, want <%s> alone, saying the daemon stopped 3 times", aside, crashID)
+	}
+	// The other message of the batch is applied, once.
+	if in := e.incoming(a.ID); len(in) != 1 || in[0].MessageID != goodID {
+		t.Errorf("incoming = %+v, want only <%s>: the crashing message must not be applied, the other must", in, goodID)
+	}
+	var st store.Checkpoint
+	e.db.View(ctx, func(tx *store.Tx) (err error) { st, err = tx.Checkpoint(ctx, "INBOX"); return })
+	if st.LastUID != 5 {
+		t.Errorf("checkpoint = %d, want 5: the inbox must move on", st.LastUID)
+	}
+	var left map[uint32]store.ApplyAttempt
+	e.db.View(ctx, func(tx *store.Tx) (err error) {
+		left, err = tx.ApplyAttempts(ctx, "INBOX", 7, []uint32{5})
+		return
+	})
+	if len(left) != 0 {
+		t.Errorf("attempts left after the checkpoint passed: %+v", left)
+	}
+}
+
+// cancelOnMatch is a log handler that cancels the apply's context when a
+// message is matched, inside the Apply transaction: a shutdown mid-apply.
+type cancelOnMatch struct{ cancel context.CancelFunc }
+
+func (cancelOnMatch) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnMatch) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "inbox: matched" {
+		h.cancel()
+	}
+	return nil
+}
+func (h cancelOnMatch) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h cancelOnMatch) WithGroup(string) slog.Handler      { return h }
+
+// TestApplyShutdownIsNotATry: shutting down in the middle of an apply, more
+// often than MaxApplyAttempts, does not set the message aside.
+func TestApplyShutdownIsNotATry(t *testing.T) {
+	e := newEnv(t)
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
+	raw := crashFixture(t)
+	h := inbox.ParseHeaders(5, raw)
+	cp := inbox.Checkpoint{UIDValidity: 7, LastUID: 5}
+	log := e.o.Log
+	for i := 0; i <= MaxApplyAttempts; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		e.o.Log = slog.New(cancelOnMatch{cancel})
+		err := e.o.InboxSink().Apply(ctx, "INBOX", cp, []inbox.Fetched{{Headers: *h, Raw: raw}})
+		cancel()
+		if err == nil {
+			t.Fatalf("shutdown %d: Apply = nil, want the cancellation", i+1)
+		}
+	}
+	e.o.Log = log
+	if err := e.o.InboxSink().Apply(context.Background(), "INBOX", cp, []inbox.Fetched{{Headers: *h, Raw: raw}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range e.reviews() {
+		if r.Kind == "set_aside" {
+			t.Errorf("set aside (%s); shutdowns are not failures", r.Summary)
+		}
+	}
+	if n := len(e.incoming(a.ID)); n != 1 {
+		t.Errorf("%d incoming messages stored, want 1", n)
 	}
 }
 

@@ -203,3 +203,79 @@ func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error
 	}
 	return nil
 }
+
+// ApplyAttempt is how often applying one incoming message was tried without
+// finishing, and the error of the last try that failed (empty when the tries
+// never came back, as when the daemon died).
+type ApplyAttempt struct {
+	Attempts  int
+	LastError string
+}
+
+// ApplyAttempts returns the unfinished tries of the messages uids of mailbox
+// under uidValidity; a message never tried has no entry.
+func (tx *Tx) ApplyAttempts(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32) (map[uint32]ApplyAttempt, error) {
+	out := map[uint32]ApplyAttempt{}
+	for _, uid := range uids {
+		var a ApplyAttempt
+		err := tx.queryRow(ctx, `SELECT attempts, last_error FROM inbox_attempts WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`,
+			mailbox, uidValidity, uid).Scan(&a.Attempts, &a.LastError)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("apply attempts of %s UID %d: %w", mailbox, uid, err)
+		}
+		out[uid] = a
+	}
+	return out, nil
+}
+
+// CountApplyAttempt records one more try to apply a message: call it in a
+// transaction of its own, committed before the try.
+func (tx *Tx) CountApplyAttempt(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
+	_, err := tx.exec(ctx, `INSERT INTO inbox_attempts (mailbox, uidvalidity, uid, attempts, updated_at) VALUES (?, ?, ?, 1, ?)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at`,
+		mailbox, uidValidity, uid, FormatTime(tx.now))
+	if err != nil {
+		return fmt.Errorf("count apply attempt of %s UID %d: %w", mailbox, uid, err)
+	}
+	return nil
+}
+
+// SetApplyError keeps why the last try to apply a message failed.
+func (tx *Tx) SetApplyError(ctx context.Context, mailbox string, uidValidity, uid uint32, msg string) error {
+	_, err := tx.exec(ctx, `UPDATE inbox_attempts SET last_error = ?, updated_at = ? WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`,
+		msg, FormatTime(tx.now), mailbox, uidValidity, uid)
+	if err != nil {
+		return fmt.Errorf("record apply error of %s UID %d: %w", mailbox, uid, err)
+	}
+	return nil
+}
+
+// ClearApplyAttempts forgets the tries of mailbox's messages up to lastUID
+// under uidValidity, and of every message under another UIDVALIDITY: the
+// checkpoint has passed them.
+func (tx *Tx) ClearApplyAttempts(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	_, err := tx.exec(ctx, `DELETE FROM inbox_attempts WHERE mailbox = ? AND (uidvalidity <> ? OR uid <= ?)`,
+		mailbox, uidValidity, lastUID)
+	if err != nil {
+		return fmt.Errorf("clear apply attempts of %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// UncountApplyAttempts takes back one try of each message uids: the tries
+// were stopped on purpose (the daemon shutting down), not by the messages.
+func (tx *Tx) UncountApplyAttempts(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32) error {
+	for _, uid := range uids {
+		if _, err := tx.exec(ctx, `UPDATE inbox_attempts SET attempts = attempts - 1 WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`,
+			mailbox, uidValidity, uid); err != nil {
+			return fmt.Errorf("uncount apply attempt of %s UID %d: %w", mailbox, uid, err)
+		}
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM inbox_attempts WHERE mailbox = ? AND uidvalidity = ? AND attempts <= 0`, mailbox, uidValidity); err != nil {
+		return fmt.Errorf("uncount apply attempts of %s: %w", mailbox, err)
+	}
+	return nil
+}
