@@ -56,6 +56,44 @@ func (tx *Tx) HasMessageID(ctx context.Context, msgID string) (bool, error) {
 	return n > 0, nil
 }
 
+// StoredMessageIDs returns which of ids (Message-IDs, with or without angle
+// brackets) any stored message, of either direction, carries: HasMessageID
+// for a whole batch, one query per 500 ids. Keys are without brackets.
+func (tx *Tx) StoredMessageIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	set := map[string]bool{}
+	keys := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if t := strings.Trim(id, "<> "); !set[t] {
+			set[t] = true
+			keys = append(keys, t)
+		}
+	}
+	for len(keys) > 0 {
+		part := keys[:min(len(keys), 500)]
+		keys = keys[len(part):]
+		rows, err := tx.query(ctx, `SELECT DISTINCT message_id FROM messages WHERE message_id IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, part...)
+		if err != nil {
+			return nil, fmt.Errorf("look up %d message ids: %w", len(part), err)
+		}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[t] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // OutgoingByMessageID returns the outgoing message with this Message-ID, or
 // ErrNotFound.
 func (tx *Tx) OutgoingByMessageID(ctx context.Context, msgID string) (*Message, error) {

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestStoredMessageIDs: the batch dedupe finds exactly the stored ids, with
+// or without angle brackets, in either direction, across the 500-id split.
+func TestStoredMessageIDs(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx *Tx) error {
+		if err := tx.InsertMessage(ctx, &Message{Direction: Out, Purpose: PurposeThanks, State: MsgDraft, MessageID: "out-1@x"}); err != nil {
+			return err
+		}
+		return tx.InsertMessage(ctx, &Message{Direction: In, Purpose: "reply", State: MsgReceived, MessageID: "in-1@x"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"<out-1@x>", "in-1@x", "none@x", "<in-1@x>"}
+	for i := range 600 {
+		ids = append(ids, fmt.Sprintf("filler-%d@x", i))
+	}
+	ids = append(ids, "out-1@x")
+	err = db.View(ctx, func(tx *Tx) error {
+		got, err := tx.StoredMessageIDs(ctx, ids)
+		if err != nil {
+			return err
+		}
+		if len(got) != 2 || !got["out-1@x"] || !got["in-1@x"] {
+			t.Errorf("StoredMessageIDs = %v, want out-1@x and in-1@x", got)
+		}
+		for _, id := range []string{"out-1@x", "<in-1@x>", "none@x"} {
+			has, err := tx.HasMessageID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if has != got[strings.Trim(id, "<> ")] {
+				t.Errorf("HasMessageID(%s) = %v, StoredMessageIDs says %v", id, has, got[strings.Trim(id, "<> ")])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
