@@ -276,6 +276,34 @@ func TestSyncFirstRunSince(t *testing.T) {
 	assertUnseen(t, srv, "INBOX")
 }
 
+// TestSyncFirstRunStartsAtSince: on a first run the mailbox is read from
+// the oldest open ask's first send (since), not from its beginning: older
+// mail, even threaded on our Message-IDs, is not even looked at.
+func TestSyncFirstRunStartsAtSince(t *testing.T) {
+	srv := startServer(t, sandbox.IMAPOptions{})
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, id := range []string{"old1@x", "old2@x"} {
+		if err := srv.DeliverAt(testUser, "INBOX", reply(id), old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(t, srv, unrelated("u1@x"), reply("new@x"))
+	sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
+	w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{})
+	if err := w.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("SyncOnce: %v", err)
+	}
+	assertIDs(t, sink, "new@x")
+	for _, uid := range sink.asked() {
+		if uid < 3 {
+			t.Errorf("Candidate asked about UID %d, delivered before since", uid)
+		}
+	}
+	if cp := sink.checkpoint(); cp.LastUID != 4 {
+		t.Errorf("checkpoint = %+v, want LastUID 4", cp)
+	}
+}
+
 func TestSyncFirstRunNothingOpen(t *testing.T) {
 	srv := startServer(t, sandbox.IMAPOptions{})
 	deliver(t, srv, reply("old@x"))

@@ -666,6 +666,42 @@ func TestApplyShutdownIsNotATry(t *testing.T) {
 	}
 }
 
+// TestCheckpointSinceOldestOpenAsk: a first run reads from the first send
+// of the oldest open ask (less a day), not from a closed ask's, and not at
+// all back when nothing is open.
+func TestCheckpointSinceOldestOpenAsk(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	bob := e.contact("Bob Roe", "bob@roe.example")
+	open := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots) // sent 27 h ago
+	err := e.db.Update(ctx, func(tx *store.Tx) error {
+		old := &store.Ask{Kind: store.KindInterview, State: store.AskClosed, TargetID: bob.ID}
+		if err := tx.InsertAsk(ctx, old); err != nil {
+			return err
+		}
+		return tx.InsertMessage(ctx, &store.Message{AskID: old.ID, Direction: store.Out, Purpose: store.PurposeInterviewRequest,
+			State: store.MsgSent, MessageID: "old@example.com", To: bob.Email(), Subject: "old", SentAt: fixtureNow.Add(-40 * 24 * time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, since, err := e.o.InboxSink().Checkpoint(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fixtureNow.Add(-27*time.Hour - 24*time.Hour); cp.UIDValidity != 0 || !since.Equal(want) {
+		t.Errorf("first run: cp = %+v, since = %s; want zero cp, since %s", cp, since, want)
+	}
+	err = e.db.Update(ctx, func(tx *store.Tx) error { return tx.SetAskState(ctx, open.ID, store.AskClosed, "closed", "test") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, since, err = e.o.InboxSink().Checkpoint(ctx, "INBOX"); err != nil || !since.IsZero() {
+		t.Errorf("nothing open: since = %s (%v), want zero", since, err)
+	}
+}
+
 // breakAsk writes slots that are not JSON into the ask, behind the store's
 // back, so that every read of it (and so acting on a reply to it) fails.
 func breakAsk(t *testing.T, e *env, askID int64) {

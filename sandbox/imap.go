@@ -181,11 +181,17 @@ func (s *IMAPServer) user(addr string) (*sandboxUser, error) {
 // Deliver appends raw to a user's mailbox, as an MTA would: no flags, the
 // current time as the internal date. Sessions idling on it are told.
 func (s *IMAPServer) Deliver(user, mailbox string, raw []byte) error {
+	return s.DeliverAt(user, mailbox, raw, time.Now())
+}
+
+// DeliverAt is Deliver with the internal date at (what SEARCH SINCE reads),
+// for mail that arrived before a test began.
+func (s *IMAPServer) DeliverAt(user, mailbox string, raw []byte, at time.Time) error {
 	u, err := s.user(user)
 	if err != nil {
 		return err
 	}
-	_, err = u.mem.Append(mailbox, literal{bytes.NewReader(raw)}, &imap.AppendOptions{Time: time.Now()})
+	_, err = u.mem.Append(mailbox, literal{bytes.NewReader(raw)}, &imap.AppendOptions{Time: at})
 	if err != nil {
 		return fmt.Errorf("imap sandbox: deliver to %s %s: %w", user, mailbox, err)
 	}
