@@ -3,7 +3,6 @@ package outreach_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,8 +20,6 @@ import (
 	"github.com/coffeechat/coffeechat/store"
 )
 
-const schedMe = "sam@example.test"
-
 // schedEnv is a database, an Outreach on an injected clock, and an
 // in-process SMTP server the real sending code delivers to.
 type schedEnv struct {
@@ -34,48 +31,26 @@ type schedEnv struct {
 	o    *outreach.Outreach
 	smtp *sandbox.SMTPServer
 	uid  imap.UID
-
-	mu  sync.Mutex
-	now time.Time
+	testClock
 }
 
 // schedT0 is a Wednesday, 09:00 in Los Angeles.
 var schedT0 = time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC)
 
-func (e *schedEnv) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *schedEnv) at(t time.Time) {
-	e.mu.Lock()
-	e.now = t
-	e.mu.Unlock()
-}
-
 func newSchedEnv(t *testing.T, after string, max int) *schedEnv {
 	t.Helper()
 	ctx := t.Context()
-	e := &schedEnv{t: t, ctx: ctx, now: schedT0, path: filepath.Join(t.TempDir(), "cc.db")}
+	e := &schedEnv{t: t, ctx: ctx, testClock: testClock{now: schedT0}, path: filepath.Join(t.TempDir(), "cc.db")}
 	var err error
-	if e.smtp, err = sandbox.StartSMTP(ctx, sandbox.SMTPOptions{Users: map[string]string{schedMe: "pw"}}); err != nil {
+	if e.smtp, err = sandbox.StartSMTP(ctx, sandbox.SMTPOptions{Users: map[string]string{me: mePass}}); err != nil {
 		t.Fatal(err)
 	}
-	if e.db, err = store.Open(ctx, e.path); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.db.Close() })
-	e.db.Now = e.clock
-	e.cfg = config.Default()
-	e.cfg.Account = config.Account{Name: "Sam Rivera", Email: schedMe, Timezone: "America/Los_Angeles"}
+	e.db = openTestDB(t, e.path, e.clock)
+	e.cfg = testConfig()
 	e.cfg.Followup = config.Followup{After: after, Max: max}
 	e.cfg.Thanks = config.Thanks{After: "2h"}
 	e.cfg.Sending = config.Sending{Window: "always", MinGap: "0s"}
-	host, port, _ := net.SplitHostPort(e.smtp.Addr)
-	e.cfg.SMTP.Server.Host, e.cfg.SMTP.Server.TLS = host, config.TLSNone
-	e.cfg.SMTP.Server.Port, _ = strconv.Atoi(port)
-	e.cfg.SMTP.Server.Username, e.cfg.SMTP.Server.Password, e.cfg.SMTP.Server.Timeout = schedMe, "pw", "5s"
+	e.cfg.SMTP.Server = serverOf(t, e.cfg.SMTP.Server, e.smtp.Addr)
 	if err := e.cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,28 +117,12 @@ func (e *schedEnv) waiting(name string) (*store.Ask, *store.Message) {
 
 func (e *schedEnv) ask(id int64) *store.Ask {
 	e.t.Helper()
-	var a *store.Ask
-	if err := e.db.View(e.ctx, func(tx *store.Tx) error {
-		var err error
-		a, err = tx.Ask(e.ctx, id)
-		return err
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return a
+	return readTx(e.t, e.db, func(ctx context.Context, tx *store.Tx) (*store.Ask, error) { return tx.Ask(ctx, id) })
 }
 
 func (e *schedEnv) msg(id int64) *store.Message {
 	e.t.Helper()
-	var m *store.Message
-	if err := e.db.View(e.ctx, func(tx *store.Tx) error {
-		var err error
-		m, err = tx.Message(e.ctx, id)
-		return err
-	}); err != nil {
-		e.t.Fatal(err)
-	}
-	return m
+	return message(e.t, e.db, id)
 }
 
 // out lists an ask's outgoing messages of one purpose.
@@ -200,7 +159,7 @@ func (e *schedEnv) reply(from string, parent *store.Message, text string) {
 	e.uid++
 	raw := fmt.Sprintf("From: %s\r\nTo: Sam Rivera <%s>\r\nSubject: Re: %s\r\nDate: %s\r\nMessage-ID: <reply%d@example.test>\r\n"+
 		"In-Reply-To: <%s>\r\nReferences: <%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
-		from, schedMe, parent.Subject, e.clock().Format(time.RFC1123Z), e.uid, parent.MessageID, parent.MessageID, text)
+		from, me, parent.Subject, e.clock().Format(time.RFC1123Z), e.uid, parent.MessageID, parent.MessageID, text)
 	f := inbox.Fetched{Headers: *inbox.ParseHeaders(e.uid, []byte(raw)), Raw: []byte(raw)}
 	if err := e.o.InboxSink().Apply(e.ctx, "INBOX", inbox.Checkpoint{UIDValidity: 1, LastUID: e.uid}, []inbox.Fetched{f}); err != nil {
 		e.t.Fatal(err)
@@ -282,7 +241,7 @@ func TestScheduleFollowups(t *testing.T) {
 				raw := fmt.Sprintf("From: Jane Doe <jane@example.test>\r\nTo: %s\r\nSubject: Automatic reply: %s\r\n"+
 					"Auto-Submitted: auto-replied\r\nDate: %s\r\nMessage-ID: <ooo@example.test>\r\nIn-Reply-To: <%s>\r\n\r\n"+
 					"I am out of the office until %s with limited access to email.\r\n",
-					schedMe, req.Subject, e.clock().Format(time.RFC1123Z), req.MessageID, back.Format("Monday, January 2"))
+					me, req.Subject, e.clock().Format(time.RFC1123Z), req.MessageID, back.Format("Monday, January 2"))
 				f := inbox.Fetched{Headers: *inbox.ParseHeaders(1, []byte(raw)), Raw: []byte(raw)}
 				if err := e.o.InboxSink().Apply(e.ctx, "INBOX", inbox.Checkpoint{UIDValidity: 1, LastUID: 1}, []inbox.Fetched{f}); err != nil {
 					t.Fatal(err)

@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,11 +18,6 @@ import (
 	"github.com/coffeechat/coffeechat/outreach"
 	"github.com/coffeechat/coffeechat/sandbox"
 	"github.com/coffeechat/coffeechat/store"
-)
-
-const (
-	me     = "sam@example.test"
-	mePass = "secret"
 )
 
 // sendRig is a database, an Outreach with a settable clock, and in-process
@@ -37,28 +30,14 @@ type sendRig struct {
 	cfg  *config.Config
 	smtp *sandbox.SMTPServer
 	imap *sandbox.IMAPServer
-
-	mu  sync.Mutex
-	now time.Time
-	n   int
-}
-
-func (r *sendRig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *sendRig) advance(d time.Duration) {
-	r.mu.Lock()
-	r.now = r.now.Add(d)
-	r.mu.Unlock()
+	n    int
+	testClock
 }
 
 func newSendRig(t *testing.T, smtpOpts sandbox.SMTPOptions) *sendRig {
 	t.Helper()
 	ctx := t.Context()
-	r := &sendRig{t: t, ctx: ctx, now: time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC)} // Wed 09:00 in Los Angeles
+	r := &sendRig{t: t, ctx: ctx, testClock: testClock{now: time.Date(2026, 12, 2, 17, 0, 0, 0, time.UTC)}} // Wed 09:00 in Los Angeles
 	if smtpOpts.Users == nil {
 		smtpOpts.Users = map[string]string{me: mePass}
 	}
@@ -69,13 +48,8 @@ func newSendRig(t *testing.T, smtpOpts sandbox.SMTPOptions) *sendRig {
 	if r.imap, err = sandbox.StartIMAP(ctx, sandbox.IMAPOptions{Users: map[string]string{me: mePass}}); err != nil {
 		t.Fatal(err)
 	}
-	if r.db, err = store.Open(ctx, filepath.Join(t.TempDir(), "cc.db")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.db.Close() })
-	r.db.Now = r.clock
-	r.cfg = config.Default()
-	r.cfg.Account = config.Account{Name: "Sam Rivera", Email: me, Timezone: "America/Los_Angeles"}
+	r.db = openTestDB(t, filepath.Join(t.TempDir(), "cc.db"), r.clock)
+	r.cfg = testConfig()
 	r.cfg.SMTP.Server = serverOf(t, r.cfg.SMTP.Server, r.smtp.Addr)
 	r.cfg.IMAP.Server = serverOf(t, r.cfg.IMAP.Server, r.imap.Addr)
 	r.cfg.Sending = config.Sending{Window: "always", DailyCap: 0, MinGap: "0s"}
@@ -83,16 +57,6 @@ func newSendRig(t *testing.T, smtpOpts sandbox.SMTPOptions) *sendRig {
 	r.o.Now = r.clock
 	r.o.RegisterSendReviews()
 	return r
-}
-
-func serverOf(t *testing.T, s config.Server, addr string) config.Server {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Host, s.TLS, s.Username, s.Password, s.Timeout = host, config.TLSNone, me, mePass, "5s"
-	s.Port, _ = strconv.Atoi(port)
-	return s
 }
 
 // approved stores an ask with one approved message to a fresh address.
@@ -124,15 +88,7 @@ func (r *sendRig) approved(purpose string, auto bool) *store.Message {
 
 func (r *sendRig) msg(id int64) *store.Message {
 	r.t.Helper()
-	var m *store.Message
-	if err := r.db.View(r.ctx, func(tx *store.Tx) error {
-		var err error
-		m, err = tx.Message(r.ctx, id)
-		return err
-	}); err != nil {
-		r.t.Fatal(err)
-	}
-	return m
+	return message(r.t, r.db, id)
 }
 
 func (r *sendRig) session() *mailer.Session {
