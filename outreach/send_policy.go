@@ -114,9 +114,9 @@ func (o *Outreach) DueMessages(ctx context.Context) ([]int64, error) {
 	return ids, nil
 }
 
-func (o *Outreach) plan(ctx context.Context) (map[int64]time.Time, []*store.Message, error) {
-	p := PolicyOf(o.Cfg)
-	now := o.now()
+// outbox reads the messages waiting to leave and what was sent on the day
+// of now under p: what a send plan starts from.
+func (o *Outreach) outbox(ctx context.Context, p SendPolicy, now time.Time) ([]*store.Message, store.SendCounts, error) {
 	var queue []*store.Message
 	var counts store.SendCounts
 	err := o.DB.View(ctx, func(tx *store.Tx) error {
@@ -127,6 +127,13 @@ func (o *Outreach) plan(ctx context.Context) (map[int64]time.Time, []*store.Mess
 		counts, err = tx.CountSends(ctx, p.dayStart(now))
 		return err
 	})
+	return queue, counts, err
+}
+
+func (o *Outreach) plan(ctx context.Context) (map[int64]time.Time, []*store.Message, error) {
+	p := PolicyOf(o.Cfg)
+	now := o.now()
+	queue, counts, err := o.outbox(ctx, p, now)
 	if err != nil {
 		return nil, nil, err
 	}

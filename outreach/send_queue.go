@@ -57,16 +57,7 @@ func sortBySends(gs []Outgoing) {
 func (o *Outreach) DraftSendTimes(ctx context.Context, drafts []store.DraftSummary) (map[int64]time.Time, error) {
 	p := PolicyOf(o.Cfg)
 	now := o.now()
-	var queue []*store.Message
-	var counts store.SendCounts
-	err := o.DB.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if queue, err = tx.Outbox(ctx); err != nil {
-			return err
-		}
-		counts, err = tx.CountSends(ctx, p.dayStart(now))
-		return err
-	})
+	queue, counts, err := o.outbox(ctx, p, now)
 	if err != nil {
 		return nil, err
 	}
