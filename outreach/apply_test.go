@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -699,6 +700,41 @@ func TestCheckpointSinceOldestOpenAsk(t *testing.T) {
 	}
 	if _, since, err = e.o.InboxSink().Checkpoint(ctx, "INBOX"); err != nil || !since.IsZero() {
 		t.Errorf("nothing open: since = %s (%v), want zero", since, err)
+	}
+}
+
+// TestExplainJSONShape: explain's JSON has exactly PRODUCT.md's keys, with
+// its types: ask a number, time RFC 3339 with the account zone's offset,
+// null where nothing applies, new_contacts an array even when empty.
+func TestExplainJSONShape(t *testing.T) {
+	e := newEnv(t)
+	jane := e.contact("Jane Doe", "jane.doe@acme.example")
+	a := e.sentAsk(store.KindInterview, jane, fixAskID, fixSubject, fixSlots)
+	r, err := e.o.Explain(context.Background(), fixture(t, "001-gmail-agree-slot-number.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(r)
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"kind": "reply", "ask": float64(a.ID), "matched_by": "in-reply-to", "intent": "agree",
+		"time": "2026-12-03T14:00:00-08:00", "partstat": nil, "return_date": nil, "new_contacts": []any{},
+	}
+	for k, v := range want {
+		if fmt.Sprint(got[k]) != fmt.Sprint(v) || (v == nil) != (got[k] == nil) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	for _, k := range []string{"text", "reason"} {
+		if s, ok := got[k].(string); !ok || s == "" {
+			t.Errorf("%s = %#v, want a non-empty string", k, got[k])
+		}
+	}
+	if len(got) != 10 {
+		t.Errorf("JSON has %d keys, want the 10 of PRODUCT.md: %s", len(got), b)
 	}
 }
 
