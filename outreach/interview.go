@@ -132,16 +132,7 @@ func counterpartOf(ctx context.Context, tx *store.Tx, a *store.Ask) (calendar.Pe
 func (o *Outreach) MoveInterview(ctx context.Context, id int64, to time.Time) (*Scheduled, error) {
 	// Busy time is read before the transaction (never inside it); problems are logged.
 	_ = o.RefreshBusyIfStale(ctx, store.Slot{Start: to, End: to.Add(24 * time.Hour)})
-	var out *Scheduled
-	err := o.DB.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = o.moveTx(ctx, tx, id, to)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return updateTx(ctx, o.DB, func(tx *store.Tx) (*Scheduled, error) { return o.moveTx(ctx, tx, id, to) })
 }
 
 func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.Time) (*Scheduled, error) {
@@ -216,16 +207,7 @@ func (o *Outreach) checkPick(ctx context.Context, tx *store.Tx, askID int64, s s
 // calendar.auto_invite says; the ask is closed. An interview they organized
 // is only cancelled here (tell them yourself, or decline it in your calendar).
 func (o *Outreach) CancelInterview(ctx context.Context, id int64, reason string) (*Scheduled, error) {
-	var out *Scheduled
-	err := o.DB.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = o.cancelTx(ctx, tx, id, reason)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return updateTx(ctx, o.DB, func(tx *store.Tx) (*Scheduled, error) { return o.cancelTx(ctx, tx, id, reason) })
 }
 
 func (o *Outreach) cancelTx(ctx context.Context, tx *store.Tx, id int64, reason string) (*Scheduled, error) {
@@ -321,11 +303,8 @@ func (o *Outreach) cancelTx(ctx context.Context, tx *store.Tx, id int64, reason 
 // refused; outside availability gives a warning only.
 func (o *Outreach) ScheduleAsk(ctx context.Context, askID int64, at time.Time) (*Scheduled, error) {
 	_ = o.RefreshBusyIfStale(ctx, store.Slot{Start: at, End: at.Add(24 * time.Hour)}) // before the transaction
-	var out Scheduled
-	err := o.DB.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = o.scheduleTx(ctx, tx, askID, at, "picked by you")
-		return err
+	out, err := updateTx(ctx, o.DB, func(tx *store.Tx) (Scheduled, error) {
+		return o.scheduleTx(ctx, tx, askID, at, "picked by you")
 	})
 	if err != nil {
 		return nil, err

@@ -75,12 +75,10 @@ func (o *Outreach) SyncInterviews(ctx context.Context, dir calendar.Dir, remote 
 			errs = append(errs, fmt.Errorf("interview %d: %w", j.iv.ID, err))
 			continue
 		}
-		var marked bool
-		if err := o.DB.Update(ctx, func(tx *store.Tx) error {
-			var err error
-			marked, err = tx.MarkInterviewSynced(ctx, j.iv.ID, j.iv.Version)
-			return err
-		}); err != nil {
+		marked, err := updateTx(ctx, o.DB, func(tx *store.Tx) (bool, error) {
+			return tx.MarkInterviewSynced(ctx, j.iv.ID, j.iv.Version)
+		})
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}

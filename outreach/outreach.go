@@ -47,6 +47,22 @@ func (o *Outreach) now() time.Time {
 	return o.Now()
 }
 
+// updateTx runs f in a write transaction and returns its value, or the zero
+// value and the error when f or the commit fails.
+func updateTx[T any](ctx context.Context, db *store.DB, f func(tx *store.Tx) (T, error)) (T, error) {
+	var v T
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		v, err = f(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 // AmbiguousError is a REF that matches several contacts.
 type AmbiguousError struct {
 	Ref        string
