@@ -94,15 +94,8 @@ func (o *Outreach) AskIntro(ctx context.Context, r IntroRequest) (*Created, erro
 		} else if dup != nil {
 			return &DuplicateAskError{Existing: dup}
 		}
-		if err := tx.InsertAsk(ctx, a); err != nil {
-			return err
-		}
-		m, err := o.draft(ctx, tx, a, store.PurposeIntroRequest, TmplIntroRequest, d, via)
-		if err != nil {
-			return err
-		}
-		out = Created{Ask: a, Draft: m}
-		return nil
+		out, err = o.createTx(ctx, tx, a, store.PurposeIntroRequest, TmplIntroRequest, d, via)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -210,15 +203,8 @@ func (o *Outreach) AskInterview(ctx context.Context, r InterviewRequest) (*Creat
 		if len(a.Slots) == 0 {
 			o.Log.Warn("no free slot to propose", "horizon", av.Horizon)
 		}
-		if err := tx.InsertAsk(ctx, a); err != nil {
-			return err
-		}
-		m, err := o.draft(ctx, tx, a, store.PurposeInterviewRequest, TmplInterviewRequest, d, target)
-		if err != nil {
-			return err
-		}
-		out = Created{Ask: a, Draft: m}
-		return nil
+		out, err = o.createTx(ctx, tx, a, store.PurposeInterviewRequest, TmplInterviewRequest, d, target)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -240,6 +226,18 @@ func (o *Outreach) connectorOf(ctx context.Context, tx *store.Tx, targetID int64
 		}
 	}
 	return &in[0], nil
+}
+
+// createTx stores ask a and drafts its first message, to `to`, from template tmpl.
+func (o *Outreach) createTx(ctx context.Context, tx *store.Tx, a *store.Ask, purpose, tmpl string, d Data, to *store.Contact) (Created, error) {
+	if err := tx.InsertAsk(ctx, a); err != nil {
+		return Created{}, err
+	}
+	m, err := o.draft(ctx, tx, a, purpose, tmpl, d, to)
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Ask: a, Draft: m}, nil
 }
 
 // draft renders tmpl and stores it as an outgoing draft of ask a to the
