@@ -83,6 +83,20 @@ func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
+// startRun runs d until its loops run; stop cancels Run's context, and
+// waitRun(t, done) returns what Run returned.
+func startRun(t *testing.T, d *Daemon) (stop func(), done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ready := make(chan struct{})
+	d.Ready = ready
+	ch := make(chan error, 1)
+	go func() { ch <- d.Run(ctx) }()
+	waitClosed(t, ready, "the loops to run")
+	return cancel, ch
+}
+
 func waitRun(t *testing.T, done <-chan error) error {
 	t.Helper()
 	select {
@@ -185,13 +199,8 @@ func TestDaemonStopWithinGrace(t *testing.T) {
 			},
 			Reload: make(chan struct{}),
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ready := make(chan struct{})
-		d.Ready = ready
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitClosed(t, ready, "the loops to run")
-		cancel()
+		stop, done := startRun(t, d)
+		stop()
 		if err := waitRun(t, done); err != nil {
 			t.Errorf("Run = %v, want nil (context.Canceled from a loop is a normal stop)", err)
 		}
@@ -218,13 +227,8 @@ func TestDaemonStopWithinGrace(t *testing.T) {
 			},
 			Reload: make(chan struct{}),
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ready := make(chan struct{})
-		d.Ready = ready
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
-		waitClosed(t, ready, "the loops to run")
-		cancel()
+		stop, done := startRun(t, d)
+		stop()
 		if err := waitRun(t, done); err != nil {
 			t.Errorf("Run = %v, want nil", err)
 		}
