@@ -3,128 +3,21 @@ package calendar
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-ical"
-	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/coffeechat/coffeechat/calendar/calendartest"
 )
 
-// memBackend is an in-memory CalDAV backend: one user, calendars under
-// /sam/calendars/.
-type memBackend struct {
-	mu      sync.Mutex
-	cals    map[string]caldav.Calendar
-	objects map[string]caldav.CalendarObject
-}
-
-func newMemBackend() *memBackend {
-	b := &memBackend{cals: map[string]caldav.Calendar{}, objects: map[string]caldav.CalendarObject{}}
-	b.cals["/sam/calendars/todo/"] = caldav.Calendar{Path: "/sam/calendars/todo/", Name: "Tasks", SupportedComponentSet: []string{"VTODO"}}
-	b.cals["/sam/calendars/work/"] = caldav.Calendar{Path: "/sam/calendars/work/", Name: "Work", SupportedComponentSet: []string{"VEVENT"}}
-	return b
-}
-
-func (b *memBackend) CurrentUserPrincipal(ctx context.Context) (string, error) { return "/sam/", nil }
-func (b *memBackend) CalendarHomeSetPath(ctx context.Context) (string, error) {
-	return "/sam/calendars/", nil
-}
-
-func (b *memBackend) CreateCalendar(ctx context.Context, c *caldav.Calendar) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.cals[c.Path] = *c
-	return nil
-}
-
-func (b *memBackend) ListCalendars(ctx context.Context) ([]caldav.Calendar, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []caldav.Calendar
-	for _, p := range []string{"/sam/calendars/todo/", "/sam/calendars/work/"} {
-		out = append(out, b.cals[p])
-	}
-	return out, nil
-}
-
-func (b *memBackend) GetCalendar(ctx context.Context, p string) (*caldav.Calendar, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c, ok := b.cals[slash(p)]
-	if !ok {
-		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such calendar"))
-	}
-	return &c, nil
-}
-
-func (b *memBackend) GetCalendarObject(ctx context.Context, p string, req *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	o, ok := b.objects[p]
-	if !ok {
-		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
-	}
-	return &o, nil
-}
-
-func (b *memBackend) ListCalendarObjects(ctx context.Context, p string, req *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []caldav.CalendarObject
-	for k, o := range b.objects {
-		if path.Dir(k)+"/" == slash(p) {
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-func (b *memBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
-	return b.ListCalendarObjects(ctx, p, &q.CompRequest)
-}
-
-func (b *memBackend) PutCalendarObject(ctx context.Context, p string, cal *ical.Calendar, opts *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {
-	if _, _, err := caldav.ValidateCalendarObject(cal); err != nil {
-		return nil, webdav.NewHTTPError(http.StatusForbidden, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.cals[path.Dir(p)+"/"]; !ok {
-		return nil, webdav.NewHTTPError(http.StatusConflict, errors.New("no such calendar"))
-	}
-	o := caldav.CalendarObject{Path: p, ModTime: time.Now(), ETag: fmt.Sprint(time.Now().UnixNano()), Data: cal}
-	b.objects[p] = o
-	return &o, nil
-}
-
-func (b *memBackend) DeleteCalendarObject(ctx context.Context, p string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.objects[p]; !ok {
-		return webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
-	}
-	delete(b.objects, p)
-	return nil
-}
-
-func (b *memBackend) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.objects)
-}
-
-func caldavServer(t *testing.T) (*memBackend, *httptest.Server) {
+func caldavServer(t *testing.T) (*calendartest.MemCalDAV, *httptest.Server) {
 	t.Helper()
-	b := newMemBackend()
+	b := calendartest.NewMemCalDAV()
 	h := &caldav.Handler{Backend: b}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "sam" || p != "secret" {
@@ -194,7 +87,7 @@ func TestCalDAVDiscovery(t *testing.T) {
 	if coll != "/sam/calendars/work/" {
 		t.Errorf("Collection = %q, want the calendar that takes events", coll)
 	}
-	exerciseCalDAV(t, c, b.count)
+	exerciseCalDAV(t, c, b.Count)
 }
 
 func TestCalDAVCollectionURL(t *testing.T) {
@@ -203,7 +96,7 @@ func TestCalDAVCollectionURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exerciseCalDAV(t, c, b.count)
+	exerciseCalDAV(t, c, b.Count)
 }
 
 func TestCalDAVErrors(t *testing.T) {

@@ -2,13 +2,10 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-ical"
-	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/caldav"
 
 	"github.com/coffeechat/coffeechat/calendar"
@@ -26,76 +21,6 @@ import (
 	"github.com/coffeechat/coffeechat/outreach"
 	"github.com/coffeechat/coffeechat/store"
 )
-
-// davBackend is an in-memory CalDAV calendar at /sam/calendars/work/ for go-webdav's
-// server.
-type davBackend struct {
-	mu      sync.Mutex
-	objects map[string]*ical.Calendar
-}
-
-func (b *davBackend) CurrentUserPrincipal(ctx context.Context) (string, error) { return "/sam/", nil }
-func (b *davBackend) CalendarHomeSetPath(ctx context.Context) (string, error) {
-	return "/sam/calendars/", nil
-}
-func (b *davBackend) CreateCalendar(ctx context.Context, c *caldav.Calendar) error {
-	return errors.New("read-only")
-}
-func (b *davBackend) ListCalendars(ctx context.Context) ([]caldav.Calendar, error) {
-	return []caldav.Calendar{{Path: "/sam/calendars/work/", Name: "Cal", SupportedComponentSet: []string{"VEVENT"}}}, nil
-}
-func (b *davBackend) GetCalendar(ctx context.Context, p string) (*caldav.Calendar, error) {
-	if strings.TrimSuffix(p, "/") != "/sam/calendars/work" {
-		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such calendar"))
-	}
-	return &caldav.Calendar{Path: "/sam/calendars/work/", Name: "Cal", SupportedComponentSet: []string{"VEVENT"}}, nil
-}
-func (b *davBackend) GetCalendarObject(ctx context.Context, p string, req *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c, ok := b.objects[p]
-	if !ok {
-		return nil, webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
-	}
-	return &caldav.CalendarObject{Path: p, Data: c}, nil
-}
-func (b *davBackend) ListCalendarObjects(ctx context.Context, p string, req *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []caldav.CalendarObject
-	for k, c := range b.objects {
-		if path.Dir(k) == strings.TrimSuffix(p, "/") {
-			out = append(out, caldav.CalendarObject{Path: k, Data: c})
-		}
-	}
-	return out, nil
-}
-func (b *davBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
-	return b.ListCalendarObjects(ctx, p, &q.CompRequest)
-}
-func (b *davBackend) PutCalendarObject(ctx context.Context, p string, cal *ical.Calendar, opts *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {
-	if _, _, err := caldav.ValidateCalendarObject(cal); err != nil {
-		return nil, webdav.NewHTTPError(http.StatusForbidden, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.objects[p] = cal
-	return &caldav.CalendarObject{Path: p, Data: cal, ETag: fmt.Sprint(time.Now().UnixNano())}, nil
-}
-func (b *davBackend) DeleteCalendarObject(ctx context.Context, p string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.objects[p]; !ok {
-		return webdav.NewHTTPError(http.StatusNotFound, errors.New("no such object"))
-	}
-	delete(b.objects, p)
-	return nil
-}
-func (b *davBackend) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.objects)
-}
 
 // calWorld is an outreach over a fresh database, with one scheduled
 // interview whose invite has left.
@@ -222,7 +147,7 @@ func runSync(t *testing.T, s *CalSync) {
 
 func TestCalSyncDirAndCalDAV(t *testing.T) {
 	w := newCalWorld(t)
-	b := &davBackend{objects: map[string]*ical.Calendar{}}
+	b := calendartest.NewMemCalDAV()
 	var fail atomic.Bool
 	fail.Store(true) // the server is down at first
 	h := &caldav.Handler{Backend: b}
@@ -260,7 +185,7 @@ func TestCalSyncDirAndCalDAV(t *testing.T) {
 		t.Error("the CalDAV failure was not recorded for status")
 	}
 	fail.Store(false)
-	waitFor(t, "the CalDAV object", func() bool { return b.count() == 1 && w.synced(t) })
+	waitFor(t, "the CalDAV object", func() bool { return b.Count() == 1 && w.synced(t) })
 
 	w.accept(t)
 	waitFor(t, "PARTSTAT=ACCEPTED in the file", func() bool { return strings.Contains(readFile(file), "PARTSTAT=ACCEPTED") && w.synced(t) })
@@ -276,7 +201,7 @@ func TestCalSyncDirAndCalDAV(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the cancel", func() bool {
-		return strings.Contains(readFile(file), "STATUS:CANCELLED") && b.count() == 0 && w.synced(t)
+		return strings.Contains(readFile(file), "STATUS:CANCELLED") && b.Count() == 0 && w.synced(t)
 	})
 	got, err := dir.Read(w.iv.UID)
 	if err != nil || got.Sequence != 1 {
@@ -346,7 +271,7 @@ func TestCalSyncRadicale(t *testing.T) {
 // ics_dir and CalDAV on the next pass.
 func TestCalSyncTwoChangesSameInstant(t *testing.T) {
 	w := newCalWorld(t) // change 1: the interview is created (clock frozen at worldNow)
-	b := &davBackend{objects: map[string]*ical.Calendar{}}
+	b := calendartest.NewMemCalDAV()
 	h := &caldav.Handler{Backend: b}
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
