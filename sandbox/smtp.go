@@ -164,6 +164,10 @@ func (s *SMTPServer) Close() error {
 	s.closed = true
 	close(s.done)
 	s.mu.Unlock()
+	// Closed here too: go-smtp's Close knows only the listeners Serve has
+	// registered, and a Close right after StartSMTP can come first, leaving
+	// the server accepting forever.
+	s.ln.Close()
 	if err := s.srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("close smtp sandbox: %w", err)
 	}
