@@ -115,7 +115,7 @@ func (a *app) doctor(ctx context.Context) []Check {
 	}
 	serversOK := true
 	if err := cfg.CheckServers(); err != nil {
-		d.fail("config", err, "fill in [smtp] and [imap] in "+path)
+		d.fail("config", err, serverSettingsFix(cfg, err, path))
 		serversOK = false
 	} else {
 		d.pass("config", fmt.Sprintf("%s (account %s <%s>)", path, cfg.Account.Name, cfg.Account.Email))
@@ -133,7 +133,7 @@ func (a *app) doctor(ctx context.Context) []Check {
 
 	if !serversOK {
 		for _, n := range []string{"smtp", "imap"} {
-			d.skip(n, "the config lacks the server settings")
+			d.skip(n, "waits for the config check above to pass")
 		}
 		return d.checks
 	}
@@ -161,6 +161,29 @@ func (a *app) doctor(ctx context.Context) []Check {
 		}
 	}
 	return d.checks
+}
+
+// serverSettingsFix names the keys to set when CheckServers failed: every
+// required one still empty, else the one err names.
+func serverSettingsFix(cfg *config.Config, err error, path string) string {
+	var empty []string
+	for _, k := range []struct{ key, value string }{
+		{"account.email", cfg.Account.Email},
+		{"smtp.host", cfg.SMTP.Host},
+		{"imap.host", cfg.IMAP.Host},
+	} {
+		if k.value == "" {
+			empty = append(empty, k.key)
+		}
+	}
+	if len(empty) > 0 {
+		return fmt.Sprintf("set %s in %s (with the usernames and a password_cmd; the README's First setup shows Gmail and a self-hosted server)", strings.Join(empty, ", "), path)
+	}
+	var ve *config.ValidationError
+	if errors.As(err, &ve) {
+		return fmt.Sprintf("set %s in %s", ve.Key, path)
+	}
+	return "fill in [account], [smtp] and [imap] in " + path
 }
 
 func (d *doctorRun) timezone(cfg *config.Config) {

@@ -228,3 +228,48 @@ func TestDoctorBrokenSetups(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorFreshInitNamesKeys runs doctor right after a bare `init`: the
+// config check fails, and its fix names the keys still empty (not another
+// section than the one at fault).
+func TestDoctorFreshInitNamesKeys(t *testing.T) {
+	e := newEnv(t)
+	e.ok("init")
+	out, _, err := e.run("doctor", "--json")
+	if err == nil {
+		t.Fatalf("doctor passed on an empty config")
+	}
+	var checks []Check
+	if jerr := json.Unmarshal([]byte(out), &checks); jerr != nil {
+		t.Fatalf("doctor --json printed %q: %v", out, jerr)
+	}
+	var cfgCheck Check
+	for _, c := range checks {
+		if c.Name == "config" {
+			cfgCheck = c
+		}
+	}
+	if cfgCheck.Result != checkFail {
+		t.Fatalf("config check = %+v, want FAIL", cfgCheck)
+	}
+	for _, key := range []string{"account.email", "smtp.host", "imap.host", "config.toml"} {
+		if !strings.Contains(cfgCheck.Fix, key) {
+			t.Errorf("config fix %q does not name %s", cfgCheck.Fix, key)
+		}
+	}
+
+	// With the servers filled in, the fix names the one key still wrong.
+	path := filepath.Join(e.vars["XDG_CONFIG_HOME"], "coffeechat", "config.toml")
+	conf := "[account]\nemail = \"sam@example.com\"\n[smtp]\nhost = \"smtp.example.com\"\nusername = \"sam\"\npassword_env = \"MAILPW\"\n[imap]\nhost = \"imap.example.com\"\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = e.run("doctor", "--json")
+	checks = nil
+	if jerr := json.Unmarshal([]byte(out), &checks); jerr != nil {
+		t.Fatalf("doctor --json printed %q: %v", out, jerr)
+	}
+	if c := checks[0]; c.Name != "config" || c.Result != checkFail || !strings.Contains(c.Fix, "imap.username") {
+		t.Errorf("config check = %+v, want FAIL whose fix names imap.username", c)
+	}
+}
