@@ -143,6 +143,9 @@ func TestWholeStory(t *testing.T) {
 	if len(list) != 1 || list[0].Name != "Jane Doe" || list[0].Emails[0] != "jane@acme.example" {
 		t.Fatalf("contact list --tag sports = %+v", list)
 	}
+	if out := e.ok("contact", "list", "--tag", "chess"); !strings.Contains(out, `No contact has the tag "chess"`) {
+		t.Errorf("contact list --tag with no match (there are contacts) says %q", out)
+	}
 
 	// An intro ask and an interview ask.
 	out := e.ok("ask", "intro", "--via", "dad", "--to", "jane doe", "--topic", "sports marketing")

@@ -92,6 +92,10 @@ func (a *app) contactListCmd() *cobra.Command {
 					}
 					return a.printJSON(out)
 				}
+				if len(cs) == 0 && tag != "" {
+					fmt.Fprintf(a.stdout, "No contact has the tag %q (`coffeechat contact list` shows everyone)\n", tag)
+					return nil
+				}
 				if len(cs) == 0 {
 					fmt.Fprintln(a.stdout, "No contacts yet: coffeechat contact add NAME --email ADDR, or contact import FILE")
 					return nil
