@@ -146,8 +146,8 @@ func tomlString(s string) string {
 }
 
 var (
-	accountName  = regexp.MustCompile(`(?m)^name = ""`)
-	accountEmail = regexp.MustCompile(`(?m)^email = ""`)
+	accountName  = regexp.MustCompile(`(?m)^name = "" *`)
+	accountEmail = regexp.MustCompile(`(?m)^email = "" *`)
 )
 
 // fillAccount puts the user's name and address into the example config: the
@@ -158,7 +158,14 @@ func fillAccount(text, name, email string) string {
 		if loc == nil {
 			return s
 		}
-		return s[:loc[0]] + key + " = " + tomlString(v) + s[loc[1]:]
+		// Keep the comment that follows in its column when the value fits.
+		kv := key + " = " + tomlString(v)
+		if pad := loc[1] - loc[0] - len(kv); pad > 0 {
+			kv += strings.Repeat(" ", pad)
+		} else if loc[1] < len(s) && s[loc[1]] == '#' {
+			kv += " "
+		}
+		return s[:loc[0]] + kv + s[loc[1]:]
 	}
 	if name != "" {
 		text = replaceFirst(accountName, text, "name", name)

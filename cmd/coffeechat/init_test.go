@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -55,4 +57,26 @@ func splitArgs(t *testing.T, line string) []string {
 		args = append(args, cur.String())
 	}
 	return args
+}
+
+// TestInitNameKeepsCommentColumn checks that --name and --email fill the
+// config without pushing the key's comment out of the column the others use.
+func TestInitNameKeepsCommentColumn(t *testing.T) {
+	e := newEnv(t)
+	e.ok("init", "--name", "Sam Rivera", "--email", "sam@example.com")
+	b, err := os.ReadFile(filepath.Join(e.vars["XDG_CONFIG_HOME"], "coffeechat", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, key := range []string{"name", "email", "timezone"} {
+			if strings.HasPrefix(line, key+" = ") && cols[key] == 0 {
+				cols[key] = strings.Index(line, "#")
+			}
+		}
+	}
+	if cols["timezone"] <= 0 || cols["name"] != cols["timezone"] || cols["email"] != cols["timezone"] {
+		t.Errorf("comment columns of name, email, timezone = %d, %d, %d; want the same", cols["name"], cols["email"], cols["timezone"])
+	}
 }
