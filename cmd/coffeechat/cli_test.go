@@ -375,11 +375,24 @@ func TestUsageErrorHint(t *testing.T) {
 	if err == nil || !strings.Contains(errs, "Try: coffeechat queue --help") {
 		t.Errorf("unknown flag: %v %s", err, errs)
 	}
-	e.fails("Try: coffeechat asks", "timeline", "99")
+	e.fails("see `coffeechat asks`", "timeline", "99")
 	for _, id := range []string{"abc", "r", "rx", "r-3", "0"} {
 		e.fails(`"`+id+`" is not a queue id`, "show", id)
 	}
 	e.fails(`"abc" is not a queue id`, "approve", "1", "abc")
+
+	// A hint the message already names is not printed again as "Try:".
+	errs = e.fails("nothing has the id 999", "show", "999")
+	if strings.Count(errs, "coffeechat queue") != 1 {
+		t.Errorf("show 999 repeats its hint:\n%s", errs)
+	}
+
+	// run on a fresh config names the key to fill in, not another section.
+	fresh := newEnv(t)
+	fresh.ok("init")
+	if errs := fresh.fails("account.email", "run"); !strings.Contains(errs, "Try: set account.email, smtp.host, imap.host in ") {
+		t.Errorf("run on a fresh config:\n%s", errs)
+	}
 }
 
 // A literal password in a config others can read is warned about on stderr,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -43,7 +44,8 @@ func withHint(err error, hint string) error {
 func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "Error: %v\n", err)
 	var h *hintError
-	if errors.As(err, &h) && h.hint != "" {
+	// A hint the message already gives ("see `coffeechat queue`") is not repeated.
+	if errors.As(err, &h) && h.hint != "" && !strings.Contains(err.Error(), "`"+h.hint+"`") {
 		fmt.Fprintf(w, "Try: %s\n", h.hint)
 	}
 }

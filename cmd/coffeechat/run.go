@@ -40,7 +40,8 @@ func (a *app) runDaemon(ctx context.Context) error {
 		return err
 	}
 	if err := cfg.CheckServers(); err != nil {
-		return withHint(fmt.Errorf("config: %w", err), "fill in the [smtp] and [imap] sections, then `coffeechat doctor`")
+		path, _ := a.cfgPath()
+		return withHint(fmt.Errorf("config: %w", err), serverSettingsFix(cfg, err, path)+", then `coffeechat doctor`")
 	}
 	log, err := config.NewLogger(a.stderr, cfg.Log)
 	if err != nil {
