@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,12 @@ func (a *app) interviewsCmd() *cobra.Command {
 					return nil
 				}
 				past := false
+				// The slots differ in length ("Mon Dec 7" and "Fri Dec 11"):
+				// pad them to the longest so that the columns after line up.
+				width := 0
+				for _, r := range rows {
+					width = max(width, utf8.RuneCountInString(outreach.FormatSlot(slotOfRow(r), r.Start.Location())))
+				}
 				fmt.Fprintln(a.stdout, "Upcoming:")
 				for _, r := range rows {
 					if r.Past && !past {
@@ -43,8 +50,8 @@ func (a *app) interviewsCmd() *cobra.Command {
 					if r.Organizer == "them" {
 						who += " (their invite)"
 					}
-					fmt.Fprintf(a.stdout, "  %-4d ask %-4d %-28s %s  %-10s seq %d\n", r.ID, r.AskID, who,
-						outreach.FormatSlot(slotOfRow(r), r.Start.Location()), r.Status, r.Sequence)
+					fmt.Fprintf(a.stdout, "  %-4d ask %-4d %-28s %-*s  %-10s seq %d\n", r.ID, r.AskID, who,
+						width, outreach.FormatSlot(slotOfRow(r), r.Start.Location()), r.Status, r.Sequence)
 				}
 				return nil
 			})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -275,12 +276,16 @@ func (a *app) printStatus(st *Status) {
 	if len(st.Interviews) == 0 {
 		fmt.Fprintf(w, "interviews:\tnone coming\n")
 	}
+	width := 0 // the longest slot, so that the names line up
+	for _, iv := range st.Interviews {
+		width = max(width, utf8.RuneCountInString(outreach.FormatSlot(store.Slot{Start: iv.Start, End: iv.End}, st.loc)))
+	}
 	for i, iv := range st.Interviews {
 		label := ""
 		if i == 0 {
 			label = "interviews:"
 		}
-		fmt.Fprintf(w, "%s\t%s  %s (%s, ask %d)\n", label, outreach.FormatSlot(store.Slot{Start: iv.Start, End: iv.End}, st.loc), iv.Who, iv.Status, iv.Ask)
+		fmt.Fprintf(w, "%s\t%-*s  %s (%s, ask %d)\n", label, width, outreach.FormatSlot(store.Slot{Start: iv.Start, End: iv.End}, st.loc), iv.Who, iv.Status, iv.Ask)
 	}
 	if len(st.Errors) == 0 {
 		fmt.Fprintf(w, "errors:\tnone\n")
