@@ -18,6 +18,15 @@ type CandidateEpoch interface {
 	CandidateEpoch() uint64
 }
 
+// Preparer may be implemented by a Sink that can do part of Apply's work
+// ahead, without writing. A catch-up calls Prepare with the candidates it
+// has read, from its reader goroutine, while Apply may be running with an
+// earlier batch; those messages (or some of them) reach Apply later. What
+// Prepare makes must not change what Apply does, only how fast.
+type Preparer interface {
+	Prepare(ctx context.Context, mailbox string, validity uint32, msgs []Fetched)
+}
+
 // searchChunk is how many UIDs one narrowing SEARCH covers: the server
 // searches the next chunk while the sink applies the hits of the previous.
 const searchChunk = 10000
@@ -59,6 +68,7 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 
 	p := &pipe{w: w, conn: conn, validity: validity, from: from}
 	p.epocher, _ = w.sink.(CandidateEpoch)
+	p.preparer, _ = w.sink.(Preparer)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan *readBatch, 1)
@@ -146,6 +156,7 @@ type pipe struct {
 	validity uint32
 	from     imap.UID
 	epocher  CandidateEpoch
+	preparer Preparer
 }
 
 // readBatch is one batch of hits: their headers and, when the sink has an
@@ -167,6 +178,16 @@ func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, firs
 		b, err := p.readBatch(ctx, uids)
 		if err != nil || b == nil {
 			return err
+		}
+		if p.preparer != nil && len(b.bodies) > 0 {
+			// While the previous batch is applied.
+			msgs := make([]Fetched, 0, len(b.bodies))
+			for _, h := range b.cands {
+				if raw, ok := b.bodies[h.UID]; ok {
+					msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
+				}
+			}
+			p.preparer.Prepare(ctx, p.w.mailbox, p.validity, msgs)
 		}
 		select {
 		case out <- b:

@@ -41,11 +41,21 @@ type person struct {
 
 // decide reads raw and works out what it means, without writing anything.
 func (o *Outreach) decide(ctx context.Context, tx *store.Tx, raw []byte) (*decision, error) {
+	return o.decideWith(ctx, tx, raw, nil)
+}
+
+// decideWith is decide taking, from pre (may be nil), what was prepared
+// before the transaction from the same inputs.
+func (o *Outreach) decideWith(ctx context.Context, tx *store.Tx, raw []byte, pre *prepared) (*decision, error) {
 	loc := o.Cfg.Location()
-	msg, err := inbox.Read(raw, inbox.ReadOptions{Loc: loc})
-	if err != nil {
-		return nil, err
+	msg := pre.message(raw, loc)
+	if msg == nil {
+		var err error
+		if msg, err = inbox.Read(raw, inbox.ReadOptions{Loc: loc}); err != nil {
+			return nil, err
+		}
 	}
+	var err error
 	d := &decision{msg: msg, kind: msg.Kind()}
 	from := strings.ToLower(msg.From.Address)
 	if o.isOwn(from) {
@@ -111,7 +121,7 @@ func (o *Outreach) decide(ctx context.Context, tx *store.Tx, raw []byte) (*decis
 				slots = append(slots, s.Start)
 			}
 		}
-		u := inbox.Understand(msg.NewText, date, loc, slots)
+		u := pre.understand(msg.NewText, date, loc, slots)
 		d.und = &u
 		switch {
 		case u.Time != nil:
@@ -257,6 +267,7 @@ type incoming struct {
 	messageID   string
 	raw         []byte
 	busy        []calendar.Interval // availability.busy, read before the transaction
+	pre         *prepared           // the pure part of the decision, made before the transaction; may be nil
 }
 
 // act stores a message that belongs to an ask and moves the ask on. d.m must

@@ -33,6 +33,16 @@ type InboxSink struct {
 	mu    sync.Mutex
 	idx   *candidateIndex
 	epoch uint64 // moves with idx (inbox.CandidateEpoch)
+
+	prepMu sync.Mutex
+	prep   map[prepKey]*prepared // made by Prepare, taken by Apply
+}
+
+// prepKey names a message Prepare has seen.
+type prepKey struct {
+	mailbox  string
+	validity uint32
+	uid      uint32
 }
 
 // candidateIndex is what Candidate decides from, loaded from the database
@@ -52,7 +62,61 @@ func (o *Outreach) InboxSink() *InboxSink {
 var (
 	_ inbox.Sink           = (*InboxSink)(nil)
 	_ inbox.CandidateEpoch = (*InboxSink)(nil)
+	_ inbox.Preparer       = (*InboxSink)(nil)
 )
+
+// Prepare implements inbox.Preparer: it does the pure part of deciding msgs
+// (reading each message, and its text against the slots of the ask it
+// matches now) on every core, for Apply to take when the inputs are still
+// the same. It writes nothing.
+func (s *InboxSink) Prepare(ctx context.Context, mailbox string, validity uint32, msgs []inbox.Fetched) {
+	raws := make([][]byte, len(msgs))
+	for i := range msgs {
+		raws[i] = msgs[i].Raw
+	}
+	pre := s.o.prepareAll(ctx, raws)
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if s.prep == nil {
+		s.prep = map[prepKey]*prepared{}
+	}
+	for i, p := range pre {
+		if p != nil {
+			s.prep[prepKey{mailbox, validity, uint32(msgs[i].UID)}] = p
+		}
+	}
+}
+
+// prepared returns, for each of msgs, what was prepared for it, preparing
+// now what was not, and forgets whatever was prepared up to cp.
+func (s *InboxSink) prepared(ctx context.Context, mailbox string, cp inbox.Checkpoint, msgs []inbox.Fetched) []*prepared {
+	out := make([]*prepared, len(msgs))
+	var missing []int
+	s.prepMu.Lock()
+	for i := range msgs {
+		k := prepKey{mailbox, cp.UIDValidity, uint32(msgs[i].UID)}
+		if out[i] = s.prep[k]; out[i] == nil {
+			missing = append(missing, i)
+		}
+	}
+	for k := range s.prep {
+		if k.mailbox == mailbox && (k.validity != cp.UIDValidity || k.uid <= uint32(cp.LastUID)) {
+			delete(s.prep, k)
+		}
+	}
+	s.prepMu.Unlock()
+	if len(missing) == 0 {
+		return out
+	}
+	raws := make([][]byte, len(missing))
+	for j, i := range missing {
+		raws[j] = msgs[i].Raw
+	}
+	for j, p := range s.o.prepareAll(ctx, raws) {
+		out[missing[j]] = p
+	}
+	return out
+}
 
 // loadIndex reads the candidate index.
 func (s *InboxSink) loadIndex(ctx context.Context) error {
@@ -252,12 +316,7 @@ func (s *InboxSink) countAttempts(ctx context.Context, mailbox string, validity 
 		if split = len(prior) > 0 && len(uids) > 1; split {
 			return nil
 		}
-		for _, uid := range uids {
-			if err := tx.CountApplyAttempt(ctx, mailbox, validity, uid); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.CountApplyAttempts(ctx, mailbox, validity, uids)
 	})
 	return split, err
 }
@@ -279,6 +338,7 @@ func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.C
 	if err != nil {
 		return err
 	}
+	pre := s.prepared(ctx, mailbox, cp, msgs)
 	stored := 0
 	var setAside []string
 	var failed *inbox.Fetched
@@ -293,17 +353,22 @@ func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.C
 		if err != nil {
 			return err
 		}
+		ids := make([]string, len(msgs))
+		for i := range msgs {
+			if ids[i] = msgs[i].MessageID; ids[i] == "" {
+				ids[i] = syntheticID(msgs[i].Raw)
+			}
+		}
+		// The dedupe: what was stored before this batch, and what this
+		// batch stores as it goes.
+		seen, err := tx.StoredMessageIDs(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for i := range msgs {
 			f := &msgs[i]
-			id := f.MessageID
-			if id == "" {
-				id = syntheticID(f.Raw)
-			}
-			seen, err := tx.HasMessageID(ctx, id)
-			if err != nil {
-				return err
-			}
-			if seen {
+			id := ids[i]
+			if seen[strings.Trim(id, "<> ")] {
 				continue
 			}
 			n := tries[uint32(f.UID)]
@@ -319,7 +384,7 @@ func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.C
 				setAside = append(setAside, id)
 				continue
 			}
-			src := incoming{mailbox: mailbox, uidValidity: cp.UIDValidity, uid: uint32(f.UID), messageID: id, raw: f.Raw, busy: busy}
+			src := incoming{mailbox: mailbox, uidValidity: cp.UIDValidity, uid: uint32(f.UID), messageID: id, raw: f.Raw, busy: busy, pre: pre[i]}
 			var kept bool
 			err = tx.Savepoint(ctx, "inbox_apply", func() error {
 				var err error
@@ -329,6 +394,7 @@ func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.C
 			if err == nil {
 				if kept {
 					stored++
+					seen[strings.Trim(id, "<> ")] = true
 				}
 				continue
 			}
@@ -399,7 +465,7 @@ func (o *Outreach) applyOne(ctx context.Context, tx *store.Tx, src incoming) (ke
 			kept, err = false, fmt.Errorf("reading the message crashed: %v", r)
 		}
 	}()
-	d, err := o.decide(ctx, tx, src.raw)
+	d, err := o.decideWith(ctx, tx, src.raw, src.pre)
 	if err != nil {
 		return false, err
 	}

@@ -251,20 +251,37 @@ type ApplyAttempt struct {
 }
 
 // ApplyAttempts returns the unfinished tries of the messages uids of mailbox
-// under uidValidity; a message never tried has no entry.
+// under uidValidity; a message never tried has no entry. One query per 500
+// UIDs.
 func (tx *Tx) ApplyAttempts(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32) (map[uint32]ApplyAttempt, error) {
 	out := map[uint32]ApplyAttempt{}
-	for _, uid := range uids {
-		var a ApplyAttempt
-		err := tx.queryRow(ctx, `SELECT attempts, last_error FROM inbox_attempts WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`,
-			mailbox, uidValidity, uid).Scan(&a.Attempts, &a.LastError)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+	for len(uids) > 0 {
+		part := uids[:min(len(uids), 500)]
+		uids = uids[len(part):]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, mailbox, uidValidity)
+		for _, u := range part {
+			args = append(args, u)
 		}
+		rows, err := tx.query(ctx, `SELECT uid, attempts, last_error FROM inbox_attempts WHERE mailbox = ? AND uidvalidity = ?
+			AND uid IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("apply attempts of %s UID %d: %w", mailbox, uid, err)
+			return nil, fmt.Errorf("apply attempts of %s: %w", mailbox, err)
 		}
-		out[uid] = a
+		for rows.Next() {
+			var uid uint32
+			var a ApplyAttempt
+			if err := rows.Scan(&uid, &a.Attempts, &a.LastError); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("apply attempts of %s: %w", mailbox, err)
+			}
+			out[uid] = a
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("apply attempts of %s: %w", mailbox, err)
+		}
 	}
 	return out, nil
 }
@@ -272,11 +289,29 @@ func (tx *Tx) ApplyAttempts(ctx context.Context, mailbox string, uidValidity uin
 // CountApplyAttempt records one more try to apply a message: call it in a
 // transaction of its own, committed before the try.
 func (tx *Tx) CountApplyAttempt(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
-	_, err := tx.exec(ctx, `INSERT INTO inbox_attempts (mailbox, uidvalidity, uid, attempts, updated_at) VALUES (?, ?, ?, 1, ?)
-		ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at`,
-		mailbox, uidValidity, uid, FormatTime(tx.now))
-	if err != nil {
-		return fmt.Errorf("count apply attempt of %s UID %d: %w", mailbox, uid, err)
+	return tx.CountApplyAttempts(ctx, mailbox, uidValidity, []uint32{uid})
+}
+
+// CountApplyAttempts is CountApplyAttempt for each of uids, one statement per
+// 300 UIDs.
+func (tx *Tx) CountApplyAttempts(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32) error {
+	now := FormatTime(tx.now)
+	for len(uids) > 0 {
+		part := uids[:min(len(uids), 300)]
+		uids = uids[len(part):]
+		args := make([]any, 0, 4*len(part))
+		for _, u := range part {
+			args = append(args, mailbox, uidValidity, u, now)
+		}
+		_, err := tx.exec(ctx, `INSERT INTO inbox_attempts (mailbox, uidvalidity, uid, attempts, updated_at) VALUES (?, ?, ?, 1, ?)`+
+			strings.Repeat(", (?, ?, ?, 1, ?)", len(part)-1)+`
+			ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_at = excluded.updated_at`, args...)
+		if err != nil {
+			if len(part) == 1 {
+				return fmt.Errorf("count apply attempt of %s UID %d: %w", mailbox, part[0], err)
+			}
+			return fmt.Errorf("count apply attempts of %s (%d UIDs): %w", mailbox, len(part), err)
+		}
 	}
 	return nil
 }
