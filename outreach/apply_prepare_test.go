@@ -27,7 +27,9 @@ func TestPreparedOnlyWhenInputsUnchanged(t *testing.T) {
 			return p.understand("the first one works", date, utc, []time.Time{slot.Add(time.Hour)})
 		},
 		"no slots": func() inbox.Understanding { return p.understand("the first one works", date, utc, nil) },
-		"date":     func() inbox.Understanding { return p.understand("the first one works", date.Add(time.Minute), utc, []time.Time{slot}) },
+		"date": func() inbox.Understanding {
+			return p.understand("the first one works", date.Add(time.Minute), utc, []time.Time{slot})
+		},
 		"date zone": func() inbox.Understanding {
 			return p.understand("the first one works", date.In(ny), utc, []time.Time{slot})
 		},
