@@ -161,6 +161,9 @@ func TestWholeStory(t *testing.T) {
 	if len(queue) != 3 || queue[0]["id"] != "1" || queue[0]["purpose"] != "intro_request" || queue[1]["to"] != "Jane Doe <jane@acme.example>" {
 		t.Fatalf("queue = %v", queue)
 	}
+	if raw := e.ok("queue", "--json"); !strings.Contains(raw, `"Jane Doe <jane@acme.example>"`) {
+		t.Errorf("queue --json escapes the address's angle brackets:\n%s", raw)
+	}
 	show := e.ok("show", "2")
 	for _, want := range []string{"From: Sam Rivera <sam@example.com>", "To: Jane Doe <jane@acme.example>", "Message-ID: <cc.", "@example.com>",
 		"I got your name from Dad", "(PST)", "(PDT)"} {

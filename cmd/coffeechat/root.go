@@ -192,6 +192,7 @@ func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "Jane Doe <jane@...>", not \u003c: read by people and jq alike
 	return enc.Encode(v)
 }
 
