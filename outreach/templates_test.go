@@ -43,6 +43,12 @@ func TestDefaultsRenderForEveryAsk(t *testing.T) {
 			t.Errorf("interview request lacks %q:\n%s", want, body)
 		}
 	}
+	// The connection note is the user's own memo ("tennis", "plays tennis
+	// with Dad"): the email to the connector must not quote it back at them.
+	_, body, _ = tm.Render(TmplIntroRequest, cases["intro to a named person"])
+	if strings.Contains(body, "tennis") || !strings.Contains(body, "you know Jane") {
+		t.Errorf("intro request quotes the private connection note, or does not say the connector knows Jane:\n%s", body)
+	}
 	_, body, _ = tm.Render(TmplIntroRequest, cases["intro by looking-for"])
 	if !strings.Contains(body, "sports marketing") || !strings.Contains(body, "forward") {
 		t.Errorf("intro request by looking-for lacks the topic or the forwardable note:\n%s", body)

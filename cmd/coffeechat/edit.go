@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -49,8 +50,11 @@ func (a *app) runEditor(ctx context.Context, path string) error {
 	ed := a.editor()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", ed+` "$@"`, ed, path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
-	var env []string
-	for _, k := range []string{"PATH", "HOME", "TERM", "LANG", "LC_ALL", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "TMPDIR"} {
+	// The editor is the user's own program: it gets the user's whole
+	// environment (nvim, emacsclient and friends need theirs), with the
+	// variables this command was given on top (tests set HOME and TMPDIR).
+	env := os.Environ()
+	for _, k := range []string{"PATH", "HOME", "TERM", "LANG", "LC_ALL", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "TMPDIR", "VISUAL", "EDITOR"} {
 		if v := a.getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
