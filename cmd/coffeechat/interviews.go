@@ -40,7 +40,9 @@ func (a *app) interviewsCmd() *cobra.Command {
 				for _, r := range rows {
 					width = max(width, utf8.RuneCountInString(outreach.FormatSlot(slotOfRow(r), r.Start.Location())))
 				}
-				fmt.Fprintln(a.stdout, "Upcoming:")
+				if !rows[0].Past {
+					fmt.Fprintln(a.stdout, "Upcoming:")
+				}
 				for _, r := range rows {
 					if r.Past && !past {
 						past = true
