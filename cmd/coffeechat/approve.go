@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/coffeechat/coffeechat/daemon"
 	"github.com/coffeechat/coffeechat/outreach"
 )
 
@@ -22,11 +23,23 @@ func (a *app) approveCmd() *cobra.Command {
 				for _, d := range res {
 					fmt.Fprintf(a.stdout, "%s %s\n", d.ID, d.State)
 				}
-				fmt.Fprintln(a.stdout, "`coffeechat run` sends approved mail inside the sending window.")
+				a.printWhoSends(o)
 				return nil
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "approve every draft in the queue")
 	return cmd
+}
+
+// printWhoSends tells whether a running daemon will send what was just
+// approved, or that one must be started.
+func (a *app) printWhoSends(o *outreach.Outreach) {
+	if dbPath, err := a.dbPath(o.Cfg); err == nil {
+		if pid, err := daemon.Holder(dbPath); err == nil && pid > 0 {
+			fmt.Fprintf(a.stdout, "The running daemon (PID %d) sends approved mail inside the sending window; `coffeechat queue` shows when.\n", pid)
+			return
+		}
+	}
+	fmt.Fprintln(a.stdout, "No daemon is running: start `coffeechat run` to send approved mail inside the sending window.")
 }
