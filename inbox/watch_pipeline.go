@@ -78,14 +78,24 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 		readErr <- p.read(rctx, crit, hits, first, end, batches)
 	}()
 	var applyErr error
+	var waited, applying time.Duration // for the debug log: which side is slower
+	t0 := time.Now()
 	for b := range batches {
 		if applyErr != nil {
+			if b.prepared != nil {
+				<-b.prepared // no Prepare outlives the catch-up
+			}
 			continue // drain, so that the reader can end
 		}
+		t1 := time.Now()
+		waited += t1.Sub(t0)
 		if applyErr = p.apply(ctx, b); applyErr != nil {
 			cancel()
 		}
+		t0 = time.Now()
+		applying += t0.Sub(t1)
 	}
+	w.log.Debug("catch-up pipeline", "waited_for_reader", waited, "applying", applying)
 	if rerr := <-readErr; applyErr == nil {
 		return true, rerr
 	}
@@ -167,6 +177,8 @@ type readBatch struct {
 	epoch   uint64
 	cands   []*Headers
 	bodies  map[imap.UID][]byte // of cands; a candidate missing here has vanished
+
+	prepared chan struct{} // closed once Prepare is done with the bodies (nil: not called)
 }
 
 // read searches chunk after chunk (the hits of from..first are given),
@@ -180,14 +192,19 @@ func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, firs
 			return err
 		}
 		if p.preparer != nil && len(b.bodies) > 0 {
-			// While the previous batch is applied.
+			// While the reader searches on and the previous batch is
+			// applied; apply waits for it.
 			msgs := make([]Fetched, 0, len(b.bodies))
 			for _, h := range b.cands {
 				if raw, ok := b.bodies[h.UID]; ok {
 					msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
 				}
 			}
-			p.preparer.Prepare(ctx, p.w.mailbox, p.validity, msgs)
+			b.prepared = make(chan struct{})
+			go func() {
+				defer close(b.prepared)
+				p.preparer.Prepare(ctx, p.w.mailbox, p.validity, msgs)
+			}()
 		}
 		select {
 		case out <- b:
@@ -258,6 +275,9 @@ func (p *pipe) readBatch(ctx context.Context, uids []imap.UID) (*readBatch, erro
 // it was read), reads what is still missing, and hands it to the sink.
 func (p *pipe) apply(ctx context.Context, b *readBatch) error {
 	w := p.w
+	if b.prepared != nil {
+		<-b.prepared
+	}
 	cands, bodies := b.cands, b.bodies
 	if !b.decided || p.epocher.CandidateEpoch() != b.epoch {
 		var err error
