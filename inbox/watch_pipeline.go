@@ -46,6 +46,21 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	if err != nil || len(crits) == 0 {
 		return false, err
 	}
+	// A second connection, opened while the first searches, reads the
+	// candidates' bodies beside it (Dovecot then works on two cores).
+	auxCtx, auxCancel := context.WithCancel(ctx)
+	auxReady := make(chan *Conn, 1)
+	go func() { auxReady <- w.openAux(auxCtx, validity) }()
+	var aux *Conn
+	defer func() {
+		auxCancel()
+		if aux == nil {
+			aux = <-auxReady
+		}
+		if aux != nil {
+			aux.Close()
+		}
+	}()
 	// The first chunk settles which SEARCH the server takes.
 	first := chunkStop(from, end)
 	var crit *searchPlan
@@ -66,7 +81,8 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	}
 	w.log.Debug("catch-up narrowed", "from", from, "to", end)
 
-	p := &pipe{w: w, conn: conn, validity: validity, from: from}
+	aux = <-auxReady
+	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, from: from}
 	p.epocher, _ = w.sink.(CandidateEpoch)
 	p.preparer, _ = w.sink.(Preparer)
 	rctx, cancel := context.WithCancel(ctx)
@@ -163,6 +179,8 @@ type pipe struct {
 	w        *Watcher
 	conn     *Conn
 	mu       sync.Mutex // one command at a time on conn
+	auxMu    sync.Mutex // one command at a time on aux
+	aux      *Conn      // reads bodies when set; nil once it failed (closed by narrowed)
 	validity uint32
 	from     imap.UID
 	epocher  CandidateEpoch
@@ -181,30 +199,74 @@ type readBatch struct {
 	prepared chan struct{} // closed once Prepare is done with the bodies (nil: not called)
 }
 
-// read searches chunk after chunk (the hits of from..first are given),
-// and sends every full batch of hits, read, in UID order; the rest at the end.
+// read runs the reader's two stages: heads searches and reads headers on
+// the first connection, while this goroutine decides each batch's
+// candidates, reads their bodies (on the second connection when there is
+// one) and starts Prepare, then sends the batch on, in UID order.
 func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, first, end imap.UID, out chan<- *readBatch) error {
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	heads := make(chan *readBatch, 1)
+	headErr := make(chan error, 1)
+	go func() {
+		defer close(heads)
+		headErr <- p.heads(hctx, plan, hits, first, end, heads)
+	}()
+	var err error
+	for b := range heads {
+		if err != nil {
+			continue // drain, so that heads can end
+		}
+		if err = p.readBodies(ctx, b); err != nil {
+			cancel()
+			continue
+		}
+		p.prepare(ctx, b)
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			if b.prepared != nil {
+				<-b.prepared
+			}
+			err = ctx.Err()
+			cancel()
+		}
+	}
+	if herr := <-headErr; err == nil {
+		err = herr
+	}
+	return err
+}
+
+// prepare starts the sink's Prepare on the batch's bodies, while the reader
+// reads on and the previous batch is applied; apply waits for it.
+func (p *pipe) prepare(ctx context.Context, b *readBatch) {
+	if p.preparer == nil || len(b.bodies) == 0 {
+		return
+	}
+	msgs := make([]Fetched, 0, len(b.bodies))
+	for _, h := range b.cands {
+		if raw, ok := b.bodies[h.UID]; ok {
+			msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
+		}
+	}
+	b.prepared = make(chan struct{})
+	go func() {
+		defer close(b.prepared)
+		p.preparer.Prepare(ctx, p.w.mailbox, p.validity, msgs)
+	}()
+}
+
+// heads searches chunk after chunk (the hits of from..first are given),
+// and sends the headers of every full batch of hits, in UID order; the rest
+// at the end.
+func (p *pipe) heads(ctx context.Context, plan *searchPlan, hits []imap.UID, first, end imap.UID, out chan<- *readBatch) error {
 	batch := p.w.opt.Batch
 	pending := hits
 	send := func(uids []imap.UID) error {
-		b, err := p.readBatch(ctx, uids)
+		b, err := p.readHeads(ctx, uids)
 		if err != nil || b == nil {
 			return err
-		}
-		if p.preparer != nil && len(b.bodies) > 0 {
-			// While the reader searches on and the previous batch is
-			// applied; apply waits for it.
-			msgs := make([]Fetched, 0, len(b.bodies))
-			for _, h := range b.cands {
-				if raw, ok := b.bodies[h.UID]; ok {
-					msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
-				}
-			}
-			b.prepared = make(chan struct{})
-			go func() {
-				defer close(b.prepared)
-				p.preparer.Prepare(ctx, p.w.mailbox, p.validity, msgs)
-			}()
 		}
 		select {
 		case out <- b:
@@ -239,12 +301,11 @@ func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, firs
 	return nil
 }
 
-// readBatch fetches the headers of uids and, when the sink has an epoch, the
-// bodies of the candidates among them. nil: every message has vanished.
-func (p *pipe) readBatch(ctx context.Context, uids []imap.UID) (*readBatch, error) {
+// readHeads fetches the headers of uids. nil: every message has vanished.
+func (p *pipe) readHeads(ctx context.Context, uids []imap.UID) (*readBatch, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	hs, err := p.conn.fetchHeaders(ctx, imap.UIDSetNum(uids...))
+	p.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -257,18 +318,45 @@ func (p *pipe) readBatch(ctx context.Context, uids []imap.UID) (*readBatch, erro
 	if len(kept) == 0 {
 		return nil, nil
 	}
-	b := &readBatch{hs: kept}
+	return &readBatch{hs: kept}, nil
+}
+
+// readBodies, when the sink has an epoch, decides the batch's candidates
+// and reads their bodies.
+func (p *pipe) readBodies(ctx context.Context, b *readBatch) error {
 	if p.epocher == nil {
-		return b, nil
+		return nil
 	}
+	var err error
 	b.decided, b.epoch = true, p.epocher.CandidateEpoch()
-	if b.cands, err = p.w.candidates(ctx, kept); err != nil {
-		return nil, err
+	if b.cands, err = p.w.candidates(ctx, b.hs); err != nil {
+		return err
 	}
-	if b.bodies, err = p.conn.fetchBodies(ctx, uidsOf(b.cands)); err != nil {
-		return nil, err
+	b.bodies, err = p.fetchBodies(ctx, uidsOf(b.cands))
+	return err
+}
+
+// fetchBodies reads whole messages on the second connection when there is
+// one, else on the first. A second connection that fails is dropped for
+// the rest of the catch-up, and the first reads the same messages again.
+func (p *pipe) fetchBodies(ctx context.Context, uids []imap.UID) (map[imap.UID][]byte, error) {
+	if len(uids) == 0 {
+		return map[imap.UID][]byte{}, nil
 	}
-	return b, nil
+	p.auxMu.Lock()
+	if aux := p.aux; aux != nil {
+		bodies, err := aux.fetchBodies(ctx, uids)
+		if err == nil || ctx.Err() != nil {
+			p.auxMu.Unlock()
+			return bodies, err
+		}
+		p.w.log.Warn("second connection failed; reading bodies on the first", "err", err)
+		p.aux = nil
+	}
+	p.auxMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conn.fetchBodies(ctx, uids)
 }
 
 // apply decides the batch's candidates (again, when the epoch moved since
@@ -295,9 +383,7 @@ func (p *pipe) apply(ctx context.Context, b *readBatch) error {
 			}
 		}
 		if len(missing) > 0 {
-			p.mu.Lock()
-			more, err := p.conn.fetchBodies(ctx, missing)
-			p.mu.Unlock()
+			more, err := p.fetchBodies(ctx, missing)
 			if err != nil {
 				return err
 			}
@@ -354,4 +440,26 @@ func uidsOf(hs []*Headers) []imap.UID {
 		out[i] = h.UID
 	}
 	return out
+}
+
+// openAux opens the catch-up's second connection: the same account, the
+// same mailbox read-only (EXAMINE) under the same UIDVALIDITY, every command
+// under the same watchdog. nil when any of it fails: the first connection
+// then does everything.
+func (w *Watcher) openAux(ctx context.Context, validity uint32) *Conn {
+	conn, err := dial(ctx, w.cfg, w.log, w.opt.CommandTimeout)
+	if err != nil {
+		w.log.Debug("no second connection; one does everything", "err", err)
+		return nil
+	}
+	sel, err := conn.examine(ctx, w.mailbox)
+	if err == nil && sel.UIDValidity != validity {
+		err = fmt.Errorf("UIDVALIDITY %d, want %d", sel.UIDValidity, validity)
+	}
+	if err != nil {
+		conn.Close()
+		w.log.Debug("no second connection; one does everything", "err", err)
+		return nil
+	}
+	return conn
 }
