@@ -52,9 +52,10 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	auxReady := make(chan *Conn, 1)
 	go func() { auxReady <- w.openAux(auxCtx, validity) }()
 	var aux *Conn
+	auxGot := false
 	defer func() {
 		auxCancel()
-		if aux == nil {
+		if !auxGot {
 			aux = <-auxReady
 		}
 		if aux != nil {
@@ -81,7 +82,7 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	}
 	w.log.Debug("catch-up narrowed", "from", from, "to", end)
 
-	aux = <-auxReady
+	aux, auxGot = <-auxReady, true
 	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, from: from}
 	p.epocher, _ = w.sink.(CandidateEpoch)
 	p.preparer, _ = w.sink.(Preparer)
