@@ -17,7 +17,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"github.com/coffeechat/coffeechat/config"
 	"github.com/coffeechat/coffeechat/inbox"
 	"github.com/coffeechat/coffeechat/store"
 )
@@ -49,28 +48,7 @@ func newEnv(t *testing.T) *env {
 // newEnvAt is newEnv on the database at path (made when missing).
 func newEnvAt(t *testing.T, path string) *env {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(`
-[account]
-name = "Sam Rivera"
-email = "sam@example.com"
-timezone = "America/Los_Angeles"
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.Now = func() time.Time { return fixtureNow }
-	tm, err := LoadTemplates("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := New(db, cfg, tm, nil)
-	o.Now = func() time.Time { return fixtureNow }
+	o, db := newTestOutreach(t, path, "", fixtureNow)
 	return &env{t: t, o: o, db: db}
 }
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/coffeechat/coffeechat/calendar"
 	"github.com/coffeechat/coffeechat/calendar/calendartest"
-	"github.com/coffeechat/coffeechat/config"
 	"github.com/coffeechat/coffeechat/inbox"
 	"github.com/coffeechat/coffeechat/store"
 )
@@ -42,27 +41,7 @@ type calEnv struct {
 
 func newCalEnv(t *testing.T, extra string) *calEnv {
 	t.Helper()
-	cfg, err := config.Parse(strings.NewReader(`
-[account]
-name = "Sam Rivera"
-email = "sam@example.com"
-timezone = "America/Los_Angeles"
-` + extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.Now = func() time.Time { return calNow }
-	tm, err := LoadTemplates("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := New(db, cfg, tm, nil)
-	o.Now = func() time.Time { return calNow }
+	o, db := newTestOutreach(t, filepath.Join(t.TempDir(), "c.db"), extra, calNow)
 	o.RegisterCalendarReviews()
 	return &calEnv{t: t, o: o, db: db}
 }
