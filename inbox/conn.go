@@ -310,25 +310,8 @@ func (c *Conn) examine(ctx context.Context, mailbox string) (*imap.SelectData, e
 func (c *Conn) fetchHeaders(ctx context.Context, set imap.UIDSet) ([]*Headers, error) {
 	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: HeaderFields, Peek: true}
 	var out []*Headers
-	err := c.guard(ctx, "UID FETCH "+set.String()+" headers", func(alive func()) error {
-		cmd := c.client.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
-		for {
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			alive()
-			uid, body, err := readFetched(msg)
-			if err != nil {
-				cmd.Close()
-				return err
-			}
-			if uid == 0 {
-				continue
-			}
-			out = append(out, ParseHeaders(uid, body))
-		}
-		return cmd.Close()
+	err := c.fetchEach(ctx, set, section, "headers", func(uid imap.UID, body []byte) {
+		out = append(out, ParseHeaders(uid, body))
 	})
 	if err != nil {
 		return nil, err
@@ -343,9 +326,19 @@ func (c *Conn) fetchBodies(ctx context.Context, uids []imap.UID) (map[imap.UID][
 	if len(uids) == 0 {
 		return out, nil
 	}
-	set := imap.UIDSetNum(uids...)
-	section := &imap.FetchItemBodySection{Peek: true}
-	err := c.guard(ctx, "UID FETCH "+set.String()+" BODY.PEEK[]", func(alive func()) error {
+	err := c.fetchEach(ctx, imap.UIDSetNum(uids...), &imap.FetchItemBodySection{Peek: true}, "BODY.PEEK[]", func(uid imap.UID, body []byte) {
+		if body != nil {
+			out[uid] = body
+		}
+	})
+	return out, err
+}
+
+// fetchEach runs one guarded UID FETCH of section over set and hands each
+// message's UID and section bytes to got (messages without a UID are skipped:
+// they are unilateral FETCH responses, not answers).
+func (c *Conn) fetchEach(ctx context.Context, set imap.UIDSet, section *imap.FetchItemBodySection, what string, got func(imap.UID, []byte)) error {
+	return c.guard(ctx, "UID FETCH "+set.String()+" "+what, func(alive func()) error {
 		cmd := c.client.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 		for {
 			msg := cmd.Next()
@@ -358,13 +351,12 @@ func (c *Conn) fetchBodies(ctx context.Context, uids []imap.UID) (map[imap.UID][
 				cmd.Close()
 				return err
 			}
-			if uid != 0 && body != nil {
-				out[uid] = body
+			if uid != 0 {
+				got(uid, body)
 			}
 		}
 		return cmd.Close()
 	})
-	return out, err
 }
 
 func readFetched(msg *imapclient.FetchMessageData) (imap.UID, []byte, error) {
