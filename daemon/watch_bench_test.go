@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,11 +77,22 @@ func TestBenchInbox(t *testing.T) {
 		wlog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	w := inbox.NewWatcher(cfg, e.o.InboxSink(), wlog, inbox.WatchOptions{})
+	if p := os.Getenv("COFFEECHAT_BENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+	}
 	t0 = time.Now()
 	if err := w.SyncOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	catchUp := time.Since(t0)
+	pprof.StopCPUProfile()
 	rss := peakRSS()
 	got := 0
 	for i := 1; i <= replies; i++ {

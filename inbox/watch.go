@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -20,7 +21,8 @@ type Checkpoint struct {
 }
 
 // Hints narrow a catch-up on a big mailbox: replies refer to our own
-// Message-IDs (their domain) or come from the people we wrote to.
+// Message-IDs (their domain) or come from the people we wrote to
+// (Addresses, every one: the SEARCH names their domains).
 type Hints struct {
 	MessageIDDomain string
 	Addresses       []string
@@ -318,8 +320,19 @@ func (w *Watcher) synced() {
 	}
 }
 
-// hintCriteria are the alternatives a reply, bounce or auto-reply matches;
-// none when there is no Message-ID domain (narrowing would then miss replies).
+// maxHintDomains is the most counterpart domains a narrowing SEARCH names.
+// Each is one more HEADER From test the server runs on every message
+// (measured on Dovecot: ~75 ns a message each, beside ~2.4 µs for the five
+// fixed tests and ~5–8 µs a message for reading every header instead): past
+// this, the SEARCH would cost more than reading every header.
+const maxHintDomains = 32
+
+// hintCriteria are the alternatives a reply, bounce or auto-replies
+// matches: threaded on our Message-ID domain, from a mail system, a report,
+// or from the domain of a counterpart (an unthreaded reply; the sink's
+// Candidate then keeps only the counterparts themselves). None when there is
+// no Message-ID domain, or too many counterpart domains: narrowing would
+// then miss replies.
 func hintCriteria(h Hints) []imap.SearchCriteria {
 	if h.MessageIDDomain == "" {
 		return nil
@@ -335,10 +348,20 @@ func hintCriteria(h Hints) []imap.SearchCriteria {
 		hdr("From", "postmaster"),
 		hdr("Content-Type", "report"),
 	}
+	seen := map[string]bool{}
 	for _, a := range h.Addresses {
-		if a != "" {
-			out = append(out, hdr("From", a))
+		at := strings.LastIndexByte(a, '@')
+		if at < 0 || at == len(a)-1 {
+			continue // not an address anybody can write from
 		}
+		d := strings.ToLower(a[at:])
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, hdr("From", d))
+		}
+	}
+	if len(seen) > maxHintDomains {
+		return nil
 	}
 	return out
 }

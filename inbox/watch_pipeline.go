@@ -83,7 +83,7 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	w.log.Debug("catch-up narrowed", "from", from, "to", end)
 
 	aux, auxGot = <-auxReady, true
-	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, from: from}
+	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, from: from, since: crit.since}
 	p.epocher, _ = w.sink.(CandidateEpoch)
 	p.preparer, _ = w.sink.(Preparer)
 	rctx, cancel := context.WithCancel(ctx)
@@ -119,26 +119,25 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	return true, applyErr
 }
 
-// searchPlan is one way to narrow: crit over each chunk of UIDs, then, when
-// set, since over the hits alone. The two steps find exactly what one SEARCH
-// of both would, but SINCE reads each message's arrival date (on Maildir, a
-// stat of its file unless cached): over the few hits rather than the whole
-// mailbox, it costs little.
+// searchPlan is one way to narrow: crit over each chunk of UIDs; then, when
+// since is set, the candidates among the hits that arrived before it are
+// dropped (SEARCH SINCE over them alone) before their bodies are read. The
+// result is what one SEARCH of both would select, but SINCE reads each
+// message's arrival date (on Maildir, a stat of its file unless cached,
+// which first costs the server process a read of the whole mailbox's file
+// list): over the few candidates, on the connection that reads their files
+// anyway, it keeps the searching connection on the server's index alone.
 type searchPlan struct {
 	kind  string // for the log
 	crit  imap.SearchCriteria
 	since time.Time
 }
 
-// search returns the UIDs of a..b the plan selects, ascending.
+// search returns the UIDs of a..b the plan's criteria select, ascending.
 func (s *searchPlan) search(ctx context.Context, conn *Conn, a, b imap.UID) ([]imap.UID, error) {
 	c := s.crit
 	c.UID = []imap.UIDSet{{{Start: a, Stop: b}}}
-	uids, err := conn.uidSearch(ctx, &c)
-	if err != nil || s.since.IsZero() || len(uids) == 0 {
-		return uids, err
-	}
-	return conn.uidSearch(ctx, &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(uids...)}, Since: s.since})
+	return conn.uidSearch(ctx, &c)
 }
 
 // narrowCriteria are the ways to narrow, best first: the hints (when
@@ -158,6 +157,8 @@ func (w *Watcher) narrowCriteria(ctx context.Context, since time.Time, narrow bo
 		}
 		if alt := hintCriteria(hints); len(alt) > 0 {
 			plans = append(plans, searchPlan{kind: "narrowing SEARCH", crit: orChain(alt), since: day})
+		} else if hints.MessageIDDomain != "" {
+			w.log.Info("catch-up not narrowed by sender: the counterparts' domains are too many to SEARCH for", "max", maxHintDomains)
 		}
 	}
 	if !day.IsZero() {
@@ -184,6 +185,7 @@ type pipe struct {
 	aux      *Conn      // reads bodies when set; nil once it failed (closed by narrowed)
 	validity uint32
 	from     imap.UID
+	since    time.Time // candidates that arrived before are dropped (zero: none)
 	epocher  CandidateEpoch
 	preparer Preparer
 }
@@ -195,6 +197,7 @@ type readBatch struct {
 	decided bool
 	epoch   uint64
 	cands   []*Headers
+	old     map[imap.UID]bool   // candidates dropped as arrived before the pipe's since
 	bodies  map[imap.UID][]byte // of cands; a candidate missing here has vanished
 
 	prepared chan struct{} // closed once Prepare is done with the bodies (nil: not called)
@@ -333,31 +336,75 @@ func (p *pipe) readBodies(ctx context.Context, b *readBatch) error {
 	if b.cands, err = p.w.candidates(ctx, b.hs); err != nil {
 		return err
 	}
+	if b.cands, b.old, err = p.recent(ctx, b.cands); err != nil {
+		return err
+	}
 	b.bodies, err = p.fetchBodies(ctx, uidsOf(b.cands))
 	return err
 }
 
-// fetchBodies reads whole messages on the second connection when there is
-// one, else on the first. A second connection that fails is dropped for
-// the rest of the catch-up, and the first reads the same messages again.
+// recent keeps the candidates that arrived on or after the pipe's since,
+// and names the others.
+func (p *pipe) recent(ctx context.Context, cands []*Headers) (kept []*Headers, old map[imap.UID]bool, err error) {
+	if p.since.IsZero() || len(cands) == 0 {
+		return cands, nil, nil
+	}
+	var uids []imap.UID
+	err = p.onBodyConn(ctx, func(c *Conn) (err error) {
+		uids, err = c.uidSearch(ctx, &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(uidsOf(cands)...)}, Since: p.since})
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	in := make(map[imap.UID]bool, len(uids))
+	for _, u := range uids {
+		in[u] = true
+	}
+	for _, h := range cands {
+		if in[h.UID] {
+			kept = append(kept, h)
+		} else {
+			if old == nil {
+				old = map[imap.UID]bool{}
+			}
+			old[h.UID] = true
+		}
+	}
+	return kept, old, nil
+}
+
+// fetchBodies reads whole messages on the connection for bodies.
 func (p *pipe) fetchBodies(ctx context.Context, uids []imap.UID) (map[imap.UID][]byte, error) {
 	if len(uids) == 0 {
 		return map[imap.UID][]byte{}, nil
 	}
+	var bodies map[imap.UID][]byte
+	err := p.onBodyConn(ctx, func(c *Conn) (err error) {
+		bodies, err = c.fetchBodies(ctx, uids)
+		return err
+	})
+	return bodies, err
+}
+
+// onBodyConn runs fn on the second connection when there is one, else on
+// the first. A second connection that fails is dropped for the rest of the
+// catch-up, and fn runs again on the first.
+func (p *pipe) onBodyConn(ctx context.Context, fn func(*Conn) error) error {
 	p.auxMu.Lock()
 	if aux := p.aux; aux != nil {
-		bodies, err := aux.fetchBodies(ctx, uids)
+		err := fn(aux)
 		if err == nil || ctx.Err() != nil {
 			p.auxMu.Unlock()
-			return bodies, err
+			return err
 		}
-		p.w.log.Warn("second connection failed; reading bodies on the first", "err", err)
+		p.w.log.Warn("second connection failed; the first reads the messages", "err", err)
 		p.aux = nil
 	}
 	p.auxMu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.conn.fetchBodies(ctx, uids)
+	return fn(p.conn)
 }
 
 // apply decides the batch's candidates (again, when the epoch moved since
@@ -377,14 +424,25 @@ func (p *pipe) apply(ctx context.Context, b *readBatch) error {
 		for _, h := range b.cands {
 			tried[h.UID] = true
 		}
-		var missing []imap.UID
+		var missing []*Headers
 		for _, h := range cands {
-			if !tried[h.UID] {
-				missing = append(missing, h.UID)
+			if !tried[h.UID] && !b.old[h.UID] {
+				missing = append(missing, h)
 			}
 		}
+		missing, old, err := p.recent(ctx, missing)
+		if err != nil {
+			return err
+		}
+		kept := cands[:0:0] // in UID order, as decided
+		for _, h := range cands {
+			if !b.old[h.UID] && !old[h.UID] {
+				kept = append(kept, h)
+			}
+		}
+		cands = kept
 		if len(missing) > 0 {
-			more, err := p.fetchBodies(ctx, missing)
+			more, err := p.fetchBodies(ctx, uidsOf(missing))
 			if err != nil {
 				return err
 			}

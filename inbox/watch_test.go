@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,6 +305,57 @@ func TestSyncFirstRunStartsAtSince(t *testing.T) {
 	}
 }
 
+// epochSink is a memSink with a CandidateEpoch, so that a narrowed
+// catch-up decides candidates and reads their bodies ahead of Apply; when
+// moving, the epoch changes at every Candidate, so that Apply decides
+// again each time.
+type epochSink struct {
+	*memSink
+	moving bool
+	epoch  atomic.Uint64
+}
+
+func (s *epochSink) CandidateEpoch() uint64 { return s.epoch.Load() }
+
+func (s *epochSink) Candidate(ctx context.Context, h *Headers) (bool, error) {
+	if s.moving {
+		s.epoch.Add(1)
+	}
+	return s.memSink.Candidate(ctx, h)
+}
+
+// TestFirstRunNarrowedSkipsOldMail: a first run over a big mailbox narrows
+// by SEARCH; candidates that arrived before since (old replies, threaded on
+// our Message-IDs) are never read whole nor applied, whichever way the
+// candidates are decided.
+func TestFirstRunNarrowedSkipsOldMail(t *testing.T) {
+	for _, kind := range []string{"plain", "epoch", "moving"} {
+		t.Run(kind, func(t *testing.T) {
+			srv := startServer(t, sandbox.IMAPOptions{})
+			old := time.Now().Add(-30 * 24 * time.Hour)
+			for _, m := range [][]byte{reply("old1@x"), fromJane("oldj@x"), reply("old2@x")} {
+				if err := srv.DeliverAt(testUser, "INBOX", m, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deliver(t, srv, unrelated("u1@x"), reply("new@x"), fromJane("j1@x"), unrelated("u2@x"))
+			mem := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
+			var sink Sink = mem
+			if kind != "plain" {
+				sink = &epochSink{memSink: mem, moving: kind == "moving"}
+			}
+			w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: 1, Batch: 2})
+			if err := w.SyncOnce(context.Background()); err != nil {
+				t.Fatalf("SyncOnce: %v", err)
+			}
+			assertIDs(t, mem, "new@x", "j1@x")
+			if cp := mem.checkpoint(); cp.LastUID != 7 {
+				t.Errorf("checkpoint = %+v, want LastUID 7", cp)
+			}
+		})
+	}
+}
+
 func TestSyncFirstRunNothingOpen(t *testing.T) {
 	srv := startServer(t, sandbox.IMAPOptions{})
 	deliver(t, srv, reply("old@x"))
@@ -393,6 +445,40 @@ func TestNarrowing(t *testing.T) {
 				if cp := sink.checkpoint(); cp.LastUID != 9 {
 					t.Errorf("checkpoint = %+v, want LastUID 9", cp)
 				}
+			}
+		})
+	}
+}
+
+// TestNarrowingByDomains: the narrowing SEARCH names the counterparts'
+// domains, so an unthreaded reply from a counterpart is a hit; with more
+// domains than maxHintDomains it would cost more than reading every header,
+// which the catch-up then does, missing nothing either way.
+func TestNarrowingByDomains(t *testing.T) {
+	for _, domains := range []int{maxHintDomains, maxHintDomains + 1} {
+		t.Run(fmt.Sprint(domains), func(t *testing.T) {
+			srv := startServer(t, sandbox.IMAPOptions{})
+			sink := newMemSink(time.Time{})
+			for i := 1; i < domains; i++ {
+				sink.hints.Addresses = append(sink.hints.Addresses, fmt.Sprintf("someone@firm-%d.test", i), fmt.Sprintf("other@FIRM-%d.test", i))
+			}
+			w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: 3, Batch: 2})
+			if err := w.SyncOnce(context.Background()); err != nil { // empty: cp = {validity, 0}
+				t.Fatalf("SyncOnce: %v", err)
+			}
+			deliver(t, srv, unrelated("n1@x"), reply("r1@x"), unrelated("n2@x"), fromJane("j1@x"),
+				unrelated("n3@x"), bounce("b1@x"), unrelated("n4@x"), reply("r2@x"), unrelated("n5@x"))
+			if err := w.SyncOnce(context.Background()); err != nil {
+				t.Fatalf("SyncOnce: %v", err)
+			}
+			assertIDs(t, sink, "r1@x", "j1@x", "b1@x", "r2@x")
+			asked := sink.asked()
+			if want := 4; domains > maxHintDomains {
+				if len(asked) != 9 {
+					t.Errorf("with %d domains Candidate was asked about %v, want every one of the 9", domains, asked)
+				}
+			} else if len(asked) != want {
+				t.Errorf("with %d domains Candidate was asked about %v, want only the %d hits", domains, asked, want)
 			}
 		})
 	}

@@ -213,25 +213,12 @@ func (s *InboxSink) Hints(ctx context.Context) (inbox.Hints, error) {
 		return inbox.Hints{}, err
 	}
 	h := inbox.Hints{MessageIDDomain: mailer.DomainOf(s.o.Cfg.Account.Email)}
-	if len(idx.counterparts) > MaxHintAddresses {
-		// Each address is one more OR'd HEADER search the server runs over
-		// every message: with many, the SEARCH costs more than reading
-		// every header. Threaded replies, bounces and auto-replies are
-		// still found; an unthreaded reply is then only seen once it is
-		// new (after the catch-up).
-		s.o.Log.Info("inbox catch-up narrows by Message-ID domain only", "counterparts", len(idx.counterparts), "max", MaxHintAddresses)
-		return h, nil
-	}
 	for a := range idx.counterparts {
 		h.Addresses = append(h.Addresses, a)
 	}
 	sort.Strings(h.Addresses)
 	return h, nil
 }
-
-// MaxHintAddresses is the most counterpart addresses a narrowing SEARCH
-// names (see Hints).
-const MaxHintAddresses = 100
 
 // Candidate implements inbox.Sink, from the headers alone: not from the
 // user; and threaded on one of our Message-IDs, or from a counterpart of an
