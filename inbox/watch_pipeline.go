@@ -31,6 +31,12 @@ type Preparer interface {
 // searches the next chunk while the sink applies the hits of the previous.
 const searchChunk = 10000
 
+// aheadBatches is how many batches of hits (their headers only) the
+// searching connection may run ahead of the one reading bodies: the first
+// body costs the server a read of the mailbox's file list (~0.2–0.4 s on a
+// 100,000-message Maildir), and meanwhile the SEARCH goes on.
+const aheadBatches = 32
+
 // narrowed catches up on from..end by asking the server which messages may
 // matter (UID SEARCH by the sink's hints, or by SINCE alone when
 // rescanning), then reading and applying only those. ok is false when there
@@ -210,7 +216,7 @@ type readBatch struct {
 func (p *pipe) read(ctx context.Context, plan *searchPlan, hits []imap.UID, first, end imap.UID, out chan<- *readBatch) error {
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	heads := make(chan *readBatch, 1)
+	heads := make(chan *readBatch, aheadBatches)
 	headErr := make(chan error, 1)
 	go func() {
 		defer close(heads)
