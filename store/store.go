@@ -52,9 +52,15 @@ func dsn(path string, readOnly bool) string { return dsnWait(path, readOnly, bus
 // busyTimeout is how long a writer waits for another one, in milliseconds.
 const busyTimeout = 10000
 
+// stmtCacheSize is how many prepared statements each connection keeps
+// (go-sqlite3's _stmt_cache_size): preparing costs more than running most
+// of our queries. A statement in use is out of the cache, so a query nested
+// in the rows of the same one prepares its own.
+const stmtCacheSize = 128
+
 func dsnWait(path string, readOnly bool, waitMS int) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := fmt.Sprintf("_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", waitMS)
+	q := fmt.Sprintf("_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=%d", waitMS, stmtCacheSize)
 	if readOnly {
 		return "file:" + esc + "?" + q + "&_txlock=deferred&mode=ro"
 	}
