@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coffeechat/coffeechat/config"
+	"github.com/coffeechat/coffeechat/inbox"
 	"github.com/coffeechat/coffeechat/outreach"
 	"github.com/coffeechat/coffeechat/sandbox"
 	"github.com/coffeechat/coffeechat/store"
@@ -274,4 +275,42 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestCatchUpManyAsksUnthreaded: a first run far behind (narrowed by
+// SEARCH) with 150 open asks still finds a reply that lost its threading
+// headers, by its sender and subject, beside a threaded one.
+func TestCatchUpManyAsksUnthreaded(t *testing.T) {
+	ctx := context.Background()
+	srv, err := sandbox.StartIMAP(ctx, sandbox.IMAPOptions{Users: map[string]string{watchUser: watchPass}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	e := newWatchEnv(t, 150, watchUser)
+	unthreaded := fmt.Sprintf("From: Person 7 <person-7@people.example>\r\nTo: %s\r\nSubject: RE: Coffee 7?\r\n"+
+		"Date: %s\r\nMessage-ID: <plain-7@people.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Sorry, I have to pass on this one.\r\n", watchUser, time.Now().Format(time.RFC1123Z))
+	for k := range 1200 {
+		raw := noise(k, watchUser)
+		switch k {
+		case 400:
+			raw = declineFrom(3, watchUser)
+		case 800:
+			raw = []byte(unthreaded)
+		}
+		if err := srv.Deliver(watchUser, "INBOX", raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := inbox.NewWatcher(imapCfg(t, srv.Addr, watchUser, watchPass, config.TLSNone), e.o.InboxSink(), nil, inbox.WatchOptions{})
+	if err := w.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{3, 7} {
+		if got := e.state(i); got != store.AskDeclined {
+			t.Errorf("ask %d is %s, want declined", i, got)
+		}
+	}
+	e.checkOnce(3, 7)
 }
