@@ -103,6 +103,18 @@ var patterns = sync.OnceValue(newIntentReader)
 
 func words(ws ...string) string { return strings.Join(ws, "|") }
 
+// isASCII reports whether s is ASCII only: then no pattern made of CJK
+// characters can match it, and it is not run (each costs microseconds a
+// clause, every byte tried).
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 func newIntentReader() *intentReader {
 	w := func(alts string) *regexp.Regexp { return regexp.MustCompile(lb + `(?:` + alts + `)` + rb) }
 	return &intentReader{
@@ -218,6 +230,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 	if strings.TrimSpace(s) == "" {
 		return Understanding{Intent: Unclear, Reason: "the reply has no new text"}
 	}
+	wide := !isASCII(s) // the Japanese patterns need more than ASCII
 	ms := r.when.mentions(s)
 	mask := make([]bool, len(s)) // bytes inside a date or time mention
 	for _, m := range ms {
@@ -291,7 +304,7 @@ func Understand(text string, date time.Time, loc *time.Location, slots []time.Ti
 			hedged = true
 		}
 	}
-	declining := has(r.decline, anyClause) || has(r.jaDecline, anyClause)
+	declining := has(r.decline, anyClause) || wide && has(r.jaDecline, anyClause)
 	offersLater := has(r.later, positive)
 	asks := false
 	for i := range clauses {
@@ -570,8 +583,9 @@ func (r *intentReader) clauses(s string, mask []bool) []clause {
 		c.negative = r.negative.MatchString(masked) && !(c.question && r.propose.MatchString(c.text) && !r.decline.MatchString(masked))
 		c.hedged = r.hedge.MatchString(c.text)
 		plain := r.agreeMask.ReplaceAllString(c.text, " ")
-		c.agree = (r.agree.MatchString(plain) || r.jaAgree.MatchString(plain)) && !c.hedged && !r.thirdPerson.MatchString(plain)
-		if r.jaDecline.MatchString(c.text) {
+		wide := !isASCII(c.text) // the Japanese patterns need more than ASCII
+		c.agree = (r.agree.MatchString(plain) || wide && r.jaAgree.MatchString(plain)) && !c.hedged && !r.thirdPerson.MatchString(plain)
+		if wide && r.jaDecline.MatchString(c.text) {
 			c.negative = true
 		}
 		c.firm = r.firm.MatchString(c.text)

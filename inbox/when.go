@@ -243,7 +243,12 @@ func (r *whenReader) mentions(s string) []mention {
 			add(mention{start: a, end: b, day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	for _, loc := range r.jaDate.FindAllStringSubmatchIndex(s, -1) {
+	wide := !isASCII(s) // jaDate and jaClock need CJK characters: skip them on ASCII
+	var jaDates, jaClocks [][]int
+	if wide {
+		jaDates, jaClocks = r.jaDate.FindAllStringSubmatchIndex(s, -1), r.jaClock.FindAllStringSubmatchIndex(s, -1)
+	}
+	for _, loc := range jaDates {
 		y, mo, d := atoi(sub(loc, 1)), atoi(sub(loc, 2)), atoi(sub(loc, 3))
 		if validDate(y, mo, d) {
 			add(mention{start: loc[0], end: loc[1], day: dayDate, year: y, month: mo, mday: d})
@@ -310,7 +315,7 @@ func (r *whenReader) mentions(s string) []mention {
 	for _, loc := range r.clockAmPm.FindAllStringSubmatchIndex(s, -1) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), sub(loc, 3), false)
 	}
-	for _, loc := range r.jaClock.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range jaClocks {
 		mi := atoi(sub(loc, 2))
 		if sub(loc, 3) != "" {
 			mi = 30
