@@ -223,30 +223,39 @@ func (r *whenReader) mentions(s string) []mention {
 		return s[loc[2*i]:loc[2*i+1]]
 	}
 
-	for _, loc := range r.iso.FindAllStringSubmatchIndex(s, -1) {
+	// num finds the matches of a pattern that needs an ASCII digit (\d):
+	// none in a text without one, where it is not run (most replies have no
+	// digit, and each pattern costs microseconds, every byte tried).
+	digits := strings.ContainsAny(s, "0123456789")
+	num := func(re *regexp.Regexp) [][]int {
+		if !digits {
+			return nil
+		}
+		return re.FindAllStringSubmatchIndex(s, -1)
+	}
+	for _, loc := range num(r.iso) {
 		y, mo, d := atoi(sub(loc, 1)), atoi(sub(loc, 2)), atoi(sub(loc, 3))
 		if validDate(y, mo, d) {
 			add(mention{start: loc[0], end: loc[1], day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	for _, loc := range r.monthDay.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.monthDay) {
 		a, b := span(r.monthDay, loc)
 		mo, d, y := monthNames[strings.TrimSuffix(sub(loc, 2), ".")], atoi(sub(loc, 3)), atoi(sub(loc, 4))
 		if validDate(y, mo, d) {
 			add(mention{start: a, end: b, day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	for _, loc := range r.dayMonth.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.dayMonth) {
 		a, b := span(r.dayMonth, loc)
 		d, mo, y := atoi(sub(loc, 2)), monthNames[strings.TrimSuffix(sub(loc, 3), ".")], atoi(sub(loc, 4))
 		if validDate(y, mo, d) {
 			add(mention{start: a, end: b, day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	wide := !isASCII(s) // jaDate and jaClock need CJK characters: skip them on ASCII
 	var jaDates, jaClocks [][]int
-	if wide {
-		jaDates, jaClocks = r.jaDate.FindAllStringSubmatchIndex(s, -1), r.jaClock.FindAllStringSubmatchIndex(s, -1)
+	if !isASCII(s) { // they need CJK characters
+		jaDates, jaClocks = num(r.jaDate), num(r.jaClock)
 	}
 	for _, loc := range jaDates {
 		y, mo, d := atoi(sub(loc, 1)), atoi(sub(loc, 2)), atoi(sub(loc, 3))
@@ -254,13 +263,13 @@ func (r *whenReader) mentions(s string) []mention {
 			add(mention{start: loc[0], end: loc[1], day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	for _, loc := range r.slash.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.slash) {
 		mo, d, y := atoi(sub(loc, 1)), atoi(sub(loc, 2)), fullYear(sub(loc, 3))
 		if validDate(y, mo, d) {
 			add(mention{start: loc[0], end: loc[1], day: dayDate, year: y, month: mo, mday: d})
 		}
 	}
-	for _, loc := range r.dotted.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.dotted) {
 		if loc[1] < len(s) && s[loc[1]] >= '0' && s[loc[1]] <= '9' {
 			continue // part of a longer number
 		}
@@ -270,7 +279,7 @@ func (r *whenReader) mentions(s string) []mention {
 		}
 	}
 	// Clock ranges ("2-4pm", "14 bis 16 Uhr") are periods, not starts; read before clocks.
-	for _, loc := range r.rng.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.rng) {
 		h1, h2 := atoi(sub(loc, 1)), atoi(sub(loc, 4))
 		hasSuffix := sub(loc, 3) != "" || sub(loc, 6) != "" || sub(loc, 2) != "" || sub(loc, 5) != ""
 		if h1 > 23 || h2 > 23 || !hasSuffix {
@@ -309,10 +318,10 @@ func (r *whenReader) mentions(s string) []mention {
 		r.readZone(s, &m)
 		add(m)
 	}
-	for _, loc := range r.clockColon.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.clockColon) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), sub(loc, 3), false)
 	}
-	for _, loc := range r.clockAmPm.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.clockAmPm) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), sub(loc, 3), false)
 	}
 	for _, loc := range jaClocks {
@@ -322,10 +331,10 @@ func (r *whenReader) mentions(s string) []mention {
 		}
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), mi, "", false)
 	}
-	for _, loc := range r.clockUhr.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.clockUhr) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), "", true)
 	}
-	for _, loc := range r.clockH.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.clockH) {
 		clock(loc[0], loc[1], atoi(sub(loc, 1)), atoi(sub(loc, 2)), "", true)
 	}
 	for _, loc := range r.clockWord.FindAllStringSubmatchIndex(s, -1) {
@@ -336,7 +345,7 @@ func (r *whenReader) mentions(s string) []mention {
 			clock(a, b, 12, 0, "", true)
 		}
 	}
-	for _, loc := range r.clockAt.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.clockAt) {
 		a, b := span(r.clockAt, loc)
 		// "at 12/1", "at 3.5", "at 2nd": not a clock
 		if b < len(s) && (s[b] == '/' || s[b] == ':' || s[b] == '.' && b+1 < len(s) && s[b+1] >= '0' && s[b+1] <= '9') {
@@ -373,7 +382,7 @@ func (r *whenReader) mentions(s string) []mention {
 		}
 		add(m)
 	}
-	for _, loc := range r.ofMonth.FindAllStringSubmatchIndex(s, -1) {
+	for _, loc := range num(r.ofMonth) {
 		d := atoi(sub(loc, 1))
 		suffix := sub(loc, 2)
 		if d < 1 || d > 31 || suffix == "" && !strings.HasPrefix(s[loc[0]:], "the") {
