@@ -188,13 +188,20 @@ func (e *watchEnv) synced() time.Time {
 	return at
 }
 
-func TestWatchSandbox(t *testing.T) {
-	ctx := context.Background()
-	srv, err := sandbox.StartIMAP(ctx, sandbox.IMAPOptions{Users: map[string]string{watchUser: watchPass}})
+// startWatchIMAP starts an in-process IMAP server with watchUser's mailbox.
+func startWatchIMAP(t *testing.T) *sandbox.IMAPServer {
+	t.Helper()
+	srv, err := sandbox.StartIMAP(context.Background(), sandbox.IMAPOptions{Users: map[string]string{watchUser: watchPass}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func TestWatchSandbox(t *testing.T) {
+	ctx := context.Background()
+	srv := startWatchIMAP(t)
 	proxy, err := sandbox.StartProxy(ctx, srv.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -282,11 +289,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // headers, by its sender and subject, beside a threaded one.
 func TestCatchUpManyAsksUnthreaded(t *testing.T) {
 	ctx := context.Background()
-	srv, err := sandbox.StartIMAP(ctx, sandbox.IMAPOptions{Users: map[string]string{watchUser: watchPass}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := startWatchIMAP(t)
 	e := newWatchEnv(t, 150, watchUser)
 	unthreaded := fmt.Sprintf("From: Person 7 <person-7@people.example>\r\nTo: %s\r\nSubject: RE: Coffee 7?\r\n"+
 		"Date: %s\r\nMessage-ID: <plain-7@people.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+

@@ -107,8 +107,7 @@ func TestNarrowingSecondConnection(t *testing.T) {
 	for _, mode := range []string{"ok", "refuse", "die"} {
 		t.Run(mode, func(t *testing.T) {
 			srv := startServer(t, sandbox.IMAPOptions{})
-			deliver(t, srv, unrelated("n1@x"), reply("r1@x"), unrelated("n2@x"), fromJane("j1@x"),
-				unrelated("n3@x"), bounce("b1@x"), unrelated("n4@x"), reply("r2@x"), unrelated("n5@x"))
+			deliverMix(t, srv)
 			proxy := startConnProxy(t, srv.Addr, mode == "refuse", mode == "die")
 			rec := newRecorder(testLogger(t).Handler())
 			sink := newMemSink(time.Now().Add(-time.Hour))

@@ -408,6 +408,14 @@ func TestSyncFromCheckpoint(t *testing.T) {
 	}
 }
 
+// deliverMix delivers nine messages, four of which matter (r1, j1, b1 and
+// r2, at UIDs 2, 4, 6 and 8 of an empty mailbox) among five newsletters.
+func deliverMix(t *testing.T, srv *sandbox.IMAPServer) {
+	t.Helper()
+	deliver(t, srv, unrelated("n1@x"), reply("r1@x"), unrelated("n2@x"), fromJane("j1@x"),
+		unrelated("n3@x"), bounce("b1@x"), unrelated("n4@x"), reply("r2@x"), unrelated("n5@x"))
+}
+
 // TestNarrowing covers both catch-up paths on a mailbox far behind: SEARCH
 // narrowed by hints (only hits are looked at), and the fallback that reads
 // every header when the server refuses SEARCH. Both must find the same mail.
@@ -428,8 +436,7 @@ func TestNarrowing(t *testing.T) {
 					sink.mu.Unlock()
 				}
 				if since.IsZero() {
-					deliver(t, srv, unrelated("n1@x"), reply("r1@x"), unrelated("n2@x"), fromJane("j1@x"),
-						unrelated("n3@x"), bounce("b1@x"), unrelated("n4@x"), reply("r2@x"), unrelated("n5@x"))
+					deliverMix(t, srv)
 				}
 				if err := w.SyncOnce(context.Background()); err != nil {
 					t.Fatalf("SyncOnce: %v", err)
@@ -466,8 +473,7 @@ func TestNarrowingByDomains(t *testing.T) {
 			if err := w.SyncOnce(context.Background()); err != nil { // empty: cp = {validity, 0}
 				t.Fatalf("SyncOnce: %v", err)
 			}
-			deliver(t, srv, unrelated("n1@x"), reply("r1@x"), unrelated("n2@x"), fromJane("j1@x"),
-				unrelated("n3@x"), bounce("b1@x"), unrelated("n4@x"), reply("r2@x"), unrelated("n5@x"))
+			deliverMix(t, srv)
 			if err := w.SyncOnce(context.Background()); err != nil {
 				t.Fatalf("SyncOnce: %v", err)
 			}

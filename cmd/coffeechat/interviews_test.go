@@ -29,9 +29,9 @@ func TestInterviewChangeErrors(t *testing.T) {
 	}
 }
 
-// TestInterviewsColumnsLineUp: a two-digit day ("Dec 11") does not push the
-// status column of its row out of line with a one-digit day's.
-func TestInterviewsColumnsLineUp(t *testing.T) {
+// twoInterviews is an initialized env with two interviews scheduled:
+// Priya on Mon 2 December 2030 and Tom on Wed 11 December 2030, 10:00.
+func twoInterviews(t *testing.T) *env {
 	e := initEnv(t)
 	e.ok("contact", "add", "Priya Shah", "--email", "priya@example.com")
 	e.ok("contact", "add", "Tom Baker", "--email", "tom@example.com")
@@ -39,6 +39,13 @@ func TestInterviewsColumnsLineUp(t *testing.T) {
 	e.ok("ask", "interview", "--to", "tom")
 	e.ok("interview", "schedule", "1", "--at", "2030-12-02 10:00")
 	e.ok("interview", "schedule", "2", "--at", "2030-12-11 10:00")
+	return e
+}
+
+// TestInterviewsColumnsLineUp: a two-digit day ("Dec 11") does not push the
+// status column of its row out of line with a one-digit day's.
+func TestInterviewsColumnsLineUp(t *testing.T) {
+	e := twoInterviews(t)
 	out := e.ok("interviews")
 	var cols []int
 	for _, line := range strings.Split(out, "\n") {
@@ -66,13 +73,7 @@ func TestInterviewsColumnsLineUp(t *testing.T) {
 // TestInterviewsHeaders: "Upcoming:" and "Past:" head their rows, and a
 // heading with no rows under it is not printed.
 func TestInterviewsHeaders(t *testing.T) {
-	e := initEnv(t)
-	e.ok("contact", "add", "Priya Shah", "--email", "priya@example.com")
-	e.ok("contact", "add", "Tom Baker", "--email", "tom@example.com")
-	e.ok("ask", "interview", "--to", "priya")
-	e.ok("ask", "interview", "--to", "tom")
-	e.ok("interview", "schedule", "1", "--at", "2030-12-02 10:00")
-	e.ok("interview", "schedule", "2", "--at", "2030-12-11 10:00")
+	e := twoInterviews(t)
 	clock := filepath.Join(t.TempDir(), "clock")
 	e.vars[clockFileEnv] = clock
 	at := func(day string) string {
