@@ -327,7 +327,7 @@ func (w *Watcher) synced() {
 // this, the SEARCH would cost more than reading every header.
 const maxHintDomains = 32
 
-// hintCriteria are the alternatives a reply, bounce or auto-replies
+// hintCriteria are the alternatives a reply, bounce or auto-reply
 // matches: threaded on our Message-ID domain, from a mail system, a report,
 // or from the domain of a counterpart (an unthreaded reply; the sink's
 // Candidate then keeps only the counterparts themselves). None when there is
@@ -348,20 +348,30 @@ func hintCriteria(h Hints) []imap.SearchCriteria {
 		hdr("From", "postmaster"),
 		hdr("Content-Type", "report"),
 	}
+	domains := counterpartDomains(h.Addresses)
+	if len(domains) > maxHintDomains {
+		return nil
+	}
+	for _, d := range domains {
+		out = append(out, hdr("From", d))
+	}
+	return out
+}
+
+// counterpartDomains are the distinct "@domain" of addrs, lower-cased, in
+// the order first seen.
+func counterpartDomains(addrs []string) []string {
+	var out []string
 	seen := map[string]bool{}
-	for _, a := range h.Addresses {
+	for _, a := range addrs {
 		at := strings.LastIndexByte(a, '@')
 		if at < 0 || at == len(a)-1 {
 			continue // not an address anybody can write from
 		}
-		d := strings.ToLower(a[at:])
-		if !seen[d] {
+		if d := strings.ToLower(a[at:]); !seen[d] {
 			seen[d] = true
-			out = append(out, hdr("From", d))
+			out = append(out, d)
 		}
-	}
-	if len(seen) > maxHintDomains {
-		return nil
 	}
 	return out
 }

@@ -16,11 +16,13 @@ import (
 // connProxy forwards to an IMAP server and numbers the connections it
 // accepts; the second one (the catch-up's second connection) is refused at
 // once (refuse), or dropped as soon as it asks for a whole message (die).
+// With noBefore, every SEARCH with BEFORE is answered NO by the proxy.
 type connProxy struct {
-	ln     net.Listener
-	target string
-	refuse bool
-	die    bool
+	ln       net.Listener
+	target   string
+	refuse   bool
+	die      bool
+	noBefore bool
 
 	mu     sync.Mutex
 	n      int
@@ -67,6 +69,13 @@ func (p *connProxy) serve() {
 			for {
 				k, err := c.Read(buf)
 				if k > 0 {
+					if p.noBefore && bytes.Contains(buf[:k], []byte(" BEFORE ")) {
+						tag, _, _ := bytes.Cut(buf[:k], []byte(" "))
+						if _, err := c.Write(append(tag, " NO SEARCH BEFORE not here\r\n"...)); err != nil {
+							return
+						}
+						continue
+					}
 					if bytes.Contains(buf[:k], []byte("BODY.PEEK[]")) {
 						p.mu.Lock()
 						p.bodies[n]++
@@ -147,5 +156,38 @@ func TestNarrowingSecondConnection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNarrowingBeforeRefused: a server that refuses the SEARCH BEFORE which
+// drops old candidates costs only that economy: the catch-up goes on,
+// reads them too (the sink's own dates judge them), says so once, and
+// applies every new reply.
+func TestNarrowingBeforeRefused(t *testing.T) {
+	srv := startServer(t, sandbox.IMAPOptions{})
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, m := range [][]byte{reply("old1@x"), reply("old2@x")} {
+		if err := srv.DeliverAt(testUser, "INBOX", m, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver(t, srv, unrelated("u1@x"), reply("new@x"), fromJane("j1@x"))
+	proxy := startConnProxy(t, srv.Addr, false, false)
+	proxy.noBefore = true
+	rec := newRecorder(testLogger(t).Handler())
+	sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
+	w := NewWatcher(imapConfig(t, proxy.ln.Addr().String()), sink, slog.New(rec), WatchOptions{NarrowAbove: 1, Batch: 2, CommandTimeout: 2 * time.Second})
+	if err := w.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("SyncOnce: %v", err)
+	}
+	assertIDs(t, sink, "old1@x", "old2@x", "new@x", "j1@x")
+	if cp := sink.checkpoint(); cp.LastUID != 5 {
+		t.Errorf("checkpoint = %+v, want LastUID 5", cp)
+	}
+	if !rec.has("SEARCH BEFORE refused") {
+		t.Error("no warning that SEARCH BEFORE was refused")
+	}
+	if conns, _, _ := proxy.stats(); conns != 2 {
+		t.Errorf("%d connections, want 2 (the refusal is not a broken connection)", conns)
 	}
 }

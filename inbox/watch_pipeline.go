@@ -2,8 +2,10 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -46,7 +48,7 @@ const aheadBatches = 32
 // It runs as a pipeline of two goroutines: a reader owning the connection
 // (SEARCH a chunk of UIDs, fetch the hits' headers, then the candidates'
 // bodies) and the caller applying each batch, in UID order, as the serial
-// loop would; one batch waits between them.
+// loop would; the searching side may run up to aheadBatches batches ahead.
 func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, narrow bool) (ok bool, err error) {
 	crits, err := w.narrowCriteria(ctx, since, narrow)
 	if err != nil || len(crits) == 0 {
@@ -164,7 +166,7 @@ func (w *Watcher) narrowCriteria(ctx context.Context, since time.Time, narrow bo
 		if alt := hintCriteria(hints); len(alt) > 0 {
 			plans = append(plans, searchPlan{kind: "narrowing SEARCH", crit: orChain(alt), since: day})
 		} else if hints.MessageIDDomain != "" {
-			w.log.Info("catch-up not narrowed by sender: the counterparts' domains are too many to SEARCH for", "max", maxHintDomains)
+			w.log.Info("catch-up not narrowed by SEARCH: the counterparts' domains are too many to name in one", "domains", len(counterpartDomains(hints.Addresses)), "max", maxHintDomains)
 		}
 	}
 	if !day.IsZero() {
@@ -192,8 +194,10 @@ type pipe struct {
 	validity uint32
 	from     imap.UID
 	since    time.Time // candidates that arrived before are dropped (zero: none)
-	epocher  CandidateEpoch
-	preparer Preparer
+
+	sinceRefused atomic.Bool // the server refused SEARCH BEFORE: since is not applied
+	epocher      CandidateEpoch
+	preparer     Preparer
 }
 
 // readBatch is one batch of hits: their headers and, when the sink has an
@@ -352,29 +356,41 @@ func (p *pipe) readBodies(ctx context.Context, b *readBatch) error {
 // recent keeps the candidates that arrived on or after the pipe's since,
 // and names the others.
 func (p *pipe) recent(ctx context.Context, cands []*Headers) (kept []*Headers, old map[imap.UID]bool, err error) {
-	if p.since.IsZero() || len(cands) == 0 {
+	if p.since.IsZero() || p.sinceRefused.Load() || len(cands) == 0 {
 		return cands, nil, nil
 	}
+	// BEFORE names the old ones: a candidate this connection cannot see is
+	// kept, and reported as vanished when its body is not there either.
 	var uids []imap.UID
+	refused := false
 	err = p.onBodyConn(ctx, func(c *Conn) (err error) {
-		uids, err = c.uidSearch(ctx, &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(uidsOf(cands)...)}, Since: p.since})
+		uids, err = c.uidSearch(ctx, &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(uidsOf(cands)...)}, Before: p.since})
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			refused, err = true, nil // the server answered NO or BAD: not a broken connection
+		}
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	in := make(map[imap.UID]bool, len(uids))
+	if refused {
+		// Only an economy: without it, old candidates are read too, and
+		// the sink's own dates keep them off asks they do not belong to.
+		if !p.sinceRefused.Swap(true) {
+			p.w.log.Warn("SEARCH BEFORE refused; candidates that arrived before the oldest open ask are read too")
+		}
+		return cands, nil, nil
+	}
 	for _, u := range uids {
-		in[u] = true
+		if old == nil {
+			old = map[imap.UID]bool{}
+		}
+		old[u] = true
 	}
 	for _, h := range cands {
-		if in[h.UID] {
+		if !old[h.UID] {
 			kept = append(kept, h)
-		} else {
-			if old == nil {
-				old = map[imap.UID]bool{}
-			}
-			old[h.UID] = true
 		}
 	}
 	return kept, old, nil
