@@ -129,9 +129,9 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 
 // searchPlan is one way to narrow: crit over each chunk of UIDs; then, when
 // since is set, the candidates among the hits that arrived before it are
-// dropped (SEARCH SINCE over them alone) before their bodies are read. The
-// result is what one SEARCH of both would select, but SINCE reads each
-// message's arrival date (on Maildir, a stat of its file unless cached,
+// dropped (SEARCH BEFORE over them alone) before their bodies are read.
+// The result is what one SEARCH with SINCE would select, but the date test
+// reads each message's arrival date (on Maildir, a stat of its file unless cached,
 // which first costs the server process a read of the whole mailbox's file
 // list): over the few candidates, on the connection that reads their files
 // anyway, it keeps the searching connection on the server's index alone.
