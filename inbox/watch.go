@@ -14,10 +14,14 @@ import (
 )
 
 // Checkpoint is how far the watcher has read a mailbox: every message with a
-// UID up to LastUID, under this UIDVALIDITY, has been seen.
+// UID up to LastUID, under this UIDVALIDITY, has been seen. ScanTo is
+// nonzero while a first run or a rescan (which read only what arrived since
+// the oldest open ask) is under way: the last UID it covers, so that a
+// restart in the middle goes on with the same filter.
 type Checkpoint struct {
 	UIDValidity uint32
 	LastUID     imap.UID
+	ScanTo      imap.UID
 }
 
 // Hints narrow a catch-up on a big mailbox: replies refer to our own
@@ -237,6 +241,19 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 	switch {
 	case cp.UIDValidity == st.validity:
 		from = cp.LastUID + 1
+		if cp.ScanTo >= from && !since.IsZero() {
+			// A first run or a rescan stopped half-way: the rest of it
+			// keeps its date filter.
+			end := cp.ScanTo
+			if uidNext > 0 {
+				end = min(end, uidNext-1)
+			}
+			w.log.Info("resuming the scan of the mailbox", "from", from, "to", end, "since", since)
+			if err := w.scan(ctx, conn, st.validity, from, end, since, true); err != nil {
+				return err
+			}
+			from = end + 1
+		}
 	case since.IsZero():
 		// First run, or a new UIDVALIDITY, with nothing open: only what
 		// arrives from now on can matter.
@@ -246,7 +263,7 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 		if uidNext == 0 {
 			return fmt.Errorf("%s: UIDVALIDITY of %s changed during the session", conn.account, w.mailbox)
 		}
-		if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, uidNext - 1}, nil); err != nil {
+		if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{UIDValidity: st.validity, LastUID: uidNext - 1}, nil); err != nil {
 			return fmt.Errorf("apply checkpoint: %w", err)
 		}
 		w.synced()
@@ -262,7 +279,7 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 		if uidNext == 1 {
 			// An empty mailbox: nothing to rescan, but the new UIDVALIDITY
 			// must be recorded.
-			if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, 0}, nil); err != nil {
+			if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{UIDValidity: st.validity}, nil); err != nil {
 				return fmt.Errorf("apply checkpoint: %w", err)
 			}
 		}
@@ -271,32 +288,12 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 	// The part known at EXAMINE (from .. uidNext-1): narrow it by SEARCH when
 	// rescanning or far behind, else it is simply the start of the tail.
 	if uidNext > from && (rescan || (w.opt.NarrowAbove > 0 && int64(uidNext-from) > int64(w.opt.NarrowAbove))) {
-		end := uidNext - 1
 		var s time.Time
 		if rescan {
 			s = since
 		}
-		narrow := w.opt.NarrowAbove > 0 && int64(uidNext-from) > int64(w.opt.NarrowAbove)
-		ok, err := w.narrowed(ctx, conn, st.validity, from, end, s, narrow)
-		if err != nil {
+		if err := w.scan(ctx, conn, st.validity, from, uidNext-1, s, rescan); err != nil {
 			return err
-		}
-		if !ok {
-			w.log.Debug("catch-up reads every header", "from", from, "to", end)
-			chunk := imap.UID(max(w.opt.Batch*10, 1000))
-			for a := from; a <= end; a += chunk {
-				b := min(a+chunk-1, end)
-				hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: a, Stop: b}})
-				if err != nil {
-					return err
-				}
-				if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
-					return err
-				}
-			}
-		}
-		if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{st.validity, end}, nil); err != nil {
-			return fmt.Errorf("apply checkpoint: %w", err)
 		}
 		from = uidNext
 	}
@@ -307,10 +304,44 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 	if err != nil {
 		return err
 	}
-	if err := w.process(ctx, conn, st.validity, hs, from); err != nil {
+	if err := w.process(ctx, conn, st.validity, hs, from, 0); err != nil {
 		return err
 	}
 	w.synced()
+	return nil
+}
+
+// scan reads from..end, narrowed by SEARCH where it can (by the sink's
+// hints when far behind; candidates that arrived before since dropped),
+// else every header, and moves the checkpoint to end. While rescan, every
+// checkpoint on the way records end as the scan's bound (Checkpoint.ScanTo).
+func (w *Watcher) scan(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, rescan bool) error {
+	var scanTo imap.UID
+	if rescan {
+		scanTo = end
+	}
+	narrow := w.opt.NarrowAbove > 0 && int64(end-from+1) > int64(w.opt.NarrowAbove)
+	ok, err := w.narrowed(ctx, conn, validity, from, end, since, narrow, scanTo)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.log.Debug("catch-up reads every header", "from", from, "to", end)
+		chunk := imap.UID(max(w.opt.Batch*10, 1000))
+		for a := from; a <= end; a += chunk {
+			b := min(a+chunk-1, end)
+			hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: a, Stop: b}})
+			if err != nil {
+				return err
+			}
+			if err := w.process(ctx, conn, validity, hs, from, scanTo); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{UIDValidity: validity, LastUID: end}, nil); err != nil {
+		return fmt.Errorf("apply checkpoint: %w", err)
+	}
 	return nil
 }
 
@@ -385,9 +416,10 @@ func orChain(c []imap.SearchCriteria) imap.SearchCriteria {
 }
 
 // process hands headers to the sink in batches: candidates are fetched whole,
-// and each batch moves the checkpoint to its highest UID. UIDs below from
-// (the n:* echo of the newest message) are dropped.
-func (w *Watcher) process(ctx context.Context, conn *Conn, validity uint32, hs []*Headers, from imap.UID) error {
+// and each batch moves the checkpoint to its highest UID (with scanTo, the
+// bound of a scan under way). UIDs below from (the n:* echo of the newest
+// message) are dropped.
+func (w *Watcher) process(ctx context.Context, conn *Conn, validity uint32, hs []*Headers, from, scanTo imap.UID) error {
 	kept := hs[:0]
 	for _, h := range hs {
 		if h.UID >= from {
@@ -406,7 +438,7 @@ func (w *Watcher) process(ctx context.Context, conn *Conn, validity uint32, hs [
 				return err
 			}
 		}
-		if err := w.applyBatch(ctx, validity, batch, cands, bodies); err != nil {
+		if err := w.applyBatch(ctx, validity, scanTo, batch, cands, bodies); err != nil {
 			return err
 		}
 	}

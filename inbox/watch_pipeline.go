@@ -49,7 +49,7 @@ const aheadBatches = 32
 // (SEARCH a chunk of UIDs, fetch the hits' headers, then the candidates'
 // bodies) and the caller applying each batch, in UID order, as the serial
 // loop would; the searching side may run up to aheadBatches batches ahead.
-func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, narrow bool) (ok bool, err error) {
+func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, narrow bool, scanTo imap.UID) (ok bool, err error) {
 	crits, err := w.narrowCriteria(ctx, since, narrow)
 	if err != nil || len(crits) == 0 {
 		return false, err
@@ -91,7 +91,7 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	w.log.Debug("catch-up narrowed", "from", from, "to", end)
 
 	aux, auxGot = <-auxReady, true
-	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, from: from, since: crit.since}
+	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, scanTo: scanTo, from: from, since: crit.since}
 	p.epocher, _ = w.sink.(CandidateEpoch)
 	p.preparer, _ = w.sink.(Preparer)
 	rctx, cancel := context.WithCancel(ctx)
@@ -192,6 +192,7 @@ type pipe struct {
 	auxMu    sync.Mutex // one command at a time on aux
 	aux      *Conn      // reads bodies when set; nil once it failed (closed by narrowed)
 	validity uint32
+	scanTo   imap.UID // recorded in each checkpoint (Checkpoint.ScanTo)
 	from     imap.UID
 	since    time.Time // candidates that arrived before are dropped (zero: none)
 
@@ -477,7 +478,7 @@ func (p *pipe) apply(ctx context.Context, b *readBatch) error {
 			}
 		}
 	}
-	return w.applyBatch(ctx, p.validity, b.hs, cands, bodies)
+	return w.applyBatch(ctx, p.validity, p.scanTo, b.hs, cands, bodies)
 }
 
 // candidates are the messages of hs the sink wants read whole.
@@ -497,7 +498,7 @@ func (w *Watcher) candidates(ctx context.Context, hs []*Headers) ([]*Headers, er
 
 // applyBatch hands the candidates of batch, with their bodies, to the sink,
 // and moves the checkpoint to the batch's highest UID.
-func (w *Watcher) applyBatch(ctx context.Context, validity uint32, batch, cands []*Headers, bodies map[imap.UID][]byte) error {
+func (w *Watcher) applyBatch(ctx context.Context, validity uint32, scanTo imap.UID, batch, cands []*Headers, bodies map[imap.UID][]byte) error {
 	var msgs []Fetched
 	for _, h := range cands {
 		raw, ok := bodies[h.UID]
@@ -507,7 +508,7 @@ func (w *Watcher) applyBatch(ctx context.Context, validity uint32, batch, cands 
 		}
 		msgs = append(msgs, Fetched{Headers: *h, Raw: raw})
 	}
-	cp := Checkpoint{validity, batch[len(batch)-1].UID}
+	cp := Checkpoint{UIDValidity: validity, LastUID: batch[len(batch)-1].UID, ScanTo: scanTo}
 	if err := w.sink.Apply(ctx, w.mailbox, cp, msgs); err != nil {
 		return fmt.Errorf("apply up to UID %d: %w", cp.LastUID, err)
 	}

@@ -36,6 +36,7 @@ type memSink struct {
 	applied    map[string]int    // Message-ID → times handed to Apply
 	candidates []imap.UID        // every UID Candidate was asked about
 	applies    int
+	failAt     int // when > 0, the failAt-th Apply fails (once), as a crash would stop it
 }
 
 func newMemSink(since time.Time) *memSink {
@@ -74,6 +75,10 @@ func (s *memSink) Candidate(ctx context.Context, h *Headers) (bool, error) {
 func (s *memSink) Apply(ctx context.Context, mailbox string, cp Checkpoint, msgs []Fetched) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failAt > 0 && s.applies+1 == s.failAt {
+		s.failAt = 0
+		return fmt.Errorf("apply %d: the daemon stopped", s.applies+1)
+	}
 	for _, m := range msgs {
 		if m.MessageID == "" {
 			return fmt.Errorf("message UID %d without Message-ID", m.UID)
@@ -351,6 +356,47 @@ func TestFirstRunNarrowedSkipsOldMail(t *testing.T) {
 			assertIDs(t, mem, "new@x", "j1@x")
 			if cp := mem.checkpoint(); cp.LastUID != 7 {
 				t.Errorf("checkpoint = %+v, want LastUID 7", cp)
+			}
+		})
+	}
+}
+
+// TestFirstRunResumesWithItsFilter: a first run stopped half-way goes on,
+// after a restart, with its date filter up to where it was to end: old mail
+// further on (here delivered late, with old arrival dates) is still not
+// applied, whether the scan was narrowed by hints or by SINCE alone.
+func TestFirstRunResumesWithItsFilter(t *testing.T) {
+	for _, narrowAbove := range []int{1, 0} {
+		t.Run(map[int]string{1: "by-hints", 0: "by-since"}[narrowAbove], func(t *testing.T) {
+			srv := startServer(t, sandbox.IMAPOptions{})
+			old := time.Now().Add(-30 * 24 * time.Hour)
+			for _, m := range []struct {
+				raw []byte
+				old bool
+			}{{reply("r1@x"), false}, {reply("o1@x"), true}, {fromJane("j1@x"), false}, {reply("o2@x"), true}, {reply("r2@x"), false}} {
+				at := time.Now()
+				if m.old {
+					at = old
+				}
+				if err := srv.DeliverAt(testUser, "INBOX", m.raw, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
+			sink.failAt = 2
+			w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: narrowAbove, Batch: 1})
+			if err := w.SyncOnce(context.Background()); err == nil {
+				t.Fatal("the first SyncOnce did not stop at the failing Apply")
+			}
+			if cp := sink.checkpoint(); cp.LastUID != 1 || cp.ScanTo != 5 {
+				t.Fatalf("checkpoint after the stop = %+v, want LastUID 1 and ScanTo 5", cp)
+			}
+			if err := w.SyncOnce(context.Background()); err != nil {
+				t.Fatalf("SyncOnce after the restart: %v", err)
+			}
+			assertIDs(t, sink, "r1@x", "j1@x", "r2@x")
+			if cp := sink.checkpoint(); cp.LastUID != 5 || cp.ScanTo != 0 {
+				t.Errorf("checkpoint = %+v, want LastUID 5 and the scan done (ScanTo 0)", cp)
 			}
 		})
 	}

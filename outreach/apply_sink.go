@@ -203,7 +203,7 @@ func (s *InboxSink) Checkpoint(ctx context.Context, mailbox string) (inbox.Check
 	if !since.IsZero() {
 		since = since.Add(-24 * time.Hour)
 	}
-	return inbox.Checkpoint{UIDValidity: cp.UIDValidity, LastUID: imap.UID(cp.LastUID)}, since, nil
+	return inbox.Checkpoint{UIDValidity: cp.UIDValidity, LastUID: imap.UID(cp.LastUID), ScanTo: imap.UID(cp.ScanTo)}, since, nil
 }
 
 // Hints implements inbox.Sink: our Message-ID domain and the counterparts.
@@ -403,7 +403,7 @@ func (s *InboxSink) applyCounted(ctx context.Context, mailbox string, cp inbox.C
 		if err := tx.ClearApplyAttempts(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID)); err != nil {
 			return err
 		}
-		return tx.SetCheckpoint(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID))
+		return tx.SetCheckpoint(ctx, mailbox, cp.UIDValidity, uint32(cp.LastUID), uint32(cp.ScanTo))
 	})
 	if err != nil && ctx.Err() != nil && len(msgs) > 0 {
 		// Stopped on purpose: these tries say nothing about the messages.

@@ -798,3 +798,24 @@ func TestApplyCalendarReplyByUID(t *testing.T) {
 		t.Errorf("interview status = %s, want accepted", iv.Status)
 	}
 }
+
+// TestSinkKeepsScanBound: the bound of a scan under way goes into the
+// database with each checkpoint and comes back from Checkpoint, so that a
+// restart resumes the scan with its date filter.
+func TestSinkKeepsScanBound(t *testing.T) {
+	e := newEnv(t)
+	s := e.o.InboxSink()
+	ctx := context.Background()
+	for _, want := range []inbox.Checkpoint{{UIDValidity: 7, LastUID: 100, ScanTo: 5000}, {UIDValidity: 7, LastUID: 5000}} {
+		if err := s.Apply(ctx, "INBOX", want, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.Checkpoint(ctx, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("Checkpoint = %+v, want %+v", got, want)
+		}
+	}
+}

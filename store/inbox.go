@@ -9,11 +9,14 @@ import (
 	"time"
 )
 
-// Checkpoint is how far the inbox watcher has read one mailbox.
+// Checkpoint is how far the inbox watcher has read one mailbox. ScanTo is
+// nonzero while a first run or a rescan is under way: the last UID it
+// covers.
 type Checkpoint struct {
 	Mailbox     string
 	UIDValidity uint32
 	LastUID     uint32
+	ScanTo      uint32
 	UpdatedAt   time.Time
 }
 
@@ -22,8 +25,8 @@ type Checkpoint struct {
 func (tx *Tx) Checkpoint(ctx context.Context, mailbox string) (Checkpoint, error) {
 	cp := Checkpoint{Mailbox: mailbox}
 	var at sql.NullString
-	err := tx.queryRow(ctx, `SELECT uidvalidity, last_uid, updated_at FROM checkpoints WHERE mailbox = ?`, mailbox).
-		Scan(&cp.UIDValidity, &cp.LastUID, &at)
+	err := tx.queryRow(ctx, `SELECT uidvalidity, last_uid, scan_to, updated_at FROM checkpoints WHERE mailbox = ?`, mailbox).
+		Scan(&cp.UIDValidity, &cp.LastUID, &cp.ScanTo, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Checkpoint{Mailbox: mailbox}, nil
 	}
@@ -34,11 +37,12 @@ func (tx *Tx) Checkpoint(ctx context.Context, mailbox string) (Checkpoint, error
 	return cp, err
 }
 
-// SetCheckpoint records how far mailbox has been read.
-func (tx *Tx) SetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
-	_, err := tx.exec(ctx, `INSERT INTO checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+// SetCheckpoint records how far mailbox has been read, and how far the scan
+// under way goes (0: none).
+func (tx *Tx) SetCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID, scanTo uint32) error {
+	_, err := tx.exec(ctx, `INSERT INTO checkpoints (mailbox, uidvalidity, last_uid, scan_to, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,
-		updated_at = excluded.updated_at`, mailbox, uidValidity, lastUID, FormatTime(tx.now))
+		scan_to = excluded.scan_to, updated_at = excluded.updated_at`, mailbox, uidValidity, lastUID, scanTo, FormatTime(tx.now))
 	if err != nil {
 		return fmt.Errorf("set checkpoint of %s: %w", mailbox, err)
 	}

@@ -49,3 +49,35 @@ func TestStoredMessageIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckpointScanTo: the bound of a scan under way is kept with the
+// checkpoint and cleared with it; a mailbox never read has none.
+func TestCheckpointScanTo(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	get := func() Checkpoint {
+		t.Helper()
+		var cp Checkpoint
+		if err := db.View(ctx, func(tx *Tx) (err error) { cp, err = tx.Checkpoint(ctx, "INBOX"); return }); err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	set := func(v, last, scanTo uint32) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx *Tx) error { return tx.SetCheckpoint(ctx, "INBOX", v, last, scanTo) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cp := get(); cp.UIDValidity != 0 || cp.LastUID != 0 || cp.ScanTo != 0 {
+		t.Errorf("never read: %+v, want zero", cp)
+	}
+	set(7, 100, 5000)
+	if cp := get(); cp.UIDValidity != 7 || cp.LastUID != 100 || cp.ScanTo != 5000 {
+		t.Errorf("mid-scan: %+v, want 7/100/5000", cp)
+	}
+	set(7, 5000, 0)
+	if cp := get(); cp.LastUID != 5000 || cp.ScanTo != 0 {
+		t.Errorf("scan done: %+v, want 5000 and no bound", cp)
+	}
+}
