@@ -132,10 +132,12 @@ func counterpartOf(ctx context.Context, tx *store.Tx, a *store.Ask) (calendar.Pe
 func (o *Outreach) MoveInterview(ctx context.Context, id int64, to time.Time) (*Scheduled, error) {
 	// Busy time is read before the transaction (never inside it); problems are logged.
 	_ = o.RefreshBusyIfStale(ctx, store.Slot{Start: to, End: to.Add(24 * time.Hour)})
-	return updateTx(ctx, o.DB, func(tx *store.Tx) (*Scheduled, error) { return o.moveTx(ctx, tx, id, to) })
+	return updateTx(ctx, o.DB, func(tx *store.Tx) (*Scheduled, error) { return o.moveTx(ctx, tx, id, to, 0) })
 }
 
-func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.Time) (*Scheduled, error) {
+// moveTx moves interview id to start at to, lasting length (0: as long as
+// it did).
+func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.Time, length time.Duration) (*Scheduled, error) {
 	var out Scheduled
 	err := func() error {
 		iv, err := tx.Interview(ctx, id)
@@ -152,9 +154,12 @@ func (o *Outreach) moveTx(ctx context.Context, tx *store.Tx, id int64, to time.T
 		if err != nil {
 			return err
 		}
-		slot := store.Slot{Start: to.UTC(), End: to.Add(iv.End.Sub(iv.Start)).UTC()}
-		if slot.Start.Equal(iv.Start) {
-			return fmt.Errorf("interview %d already starts at %s", id, FormatSlot(slot, o.Cfg.Location()))
+		if length <= 0 {
+			length = iv.End.Sub(iv.Start)
+		}
+		slot := store.Slot{Start: to.UTC(), End: to.Add(length).UTC()}
+		if slot.Start.Equal(iv.Start) && slot.End.Equal(iv.End) {
+			return fmt.Errorf("interview %d is already at %s", id, FormatSlot(slot, o.Cfg.Location()))
 		}
 		if out.Warning, err = o.checkPick(ctx, tx, a.ID, slot); err != nil {
 			return err
@@ -408,7 +413,7 @@ func (o *Outreach) RegisterCalendarReviews() {
 			if err != nil {
 				return err
 			}
-		} else if _, err := o.moveTx(ctx, tx, d.Interview, d.Candidates[0].Start); err != nil {
+		} else if _, err := o.moveTx(ctx, tx, d.Interview, d.Candidates[0].Start, d.Candidates[0].End.Sub(d.Candidates[0].Start)); err != nil {
 			return err
 		}
 		return tx.ResolveReviewItem(ctx, item.ID, store.ReviewResolved, "approved")

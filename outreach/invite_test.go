@@ -496,6 +496,36 @@ func TestCounterBecomesReviewAndApproveMoves(t *testing.T) {
 	}
 }
 
+// TestCounterLongerApproveKeepsItsLength: a COUNTER that also changes the
+// length (09:00–10:00 Pacific instead of 30 minutes) moves the interview to
+// exactly what they proposed once approved.
+func TestCounterLongerApproveKeepsItsLength(t *testing.T) {
+	e := newCalEnv(t, "")
+	a, iv := e.scheduled("Bill Turner", "bturner@metroleague.example", "cc-20261201-88d37c1e@example.com", calSlots[0])
+	ics := strings.Join([]string{"BEGIN:VCALENDAR", "PRODID:Microsoft Exchange Server 2010", "VERSION:2.0", "METHOD:COUNTER",
+		"BEGIN:VEVENT", "DTSTART:20261207T170000Z", "DTEND:20261207T180000Z", "DTSTAMP:20261201T174210Z",
+		"ORGANIZER;CN=Sam Rivera:mailto:sam@example.com", "UID:" + iv.UID,
+		"ATTENDEE;PARTSTAT=TENTATIVE;CN=Bill Turner:mailto:bturner@metroleague.example",
+		"COMMENT:An hour on Monday?", "SEQUENCE:0", "END:VEVENT", "END:VCALENDAR", ""}, "\r\n")
+	raw := "From: Bill Turner <bturner@metroleague.example>\r\nTo: Sam Rivera <sam@example.com>\r\n" +
+		"Subject: New Time Proposed: Coffee chat\r\nDate: Tue, 01 Dec 2026 09:42:10 -0800\r\n" +
+		"Message-ID: <counter-longer@metroleague.example>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/calendar; method=COUNTER; charset=utf-8\r\n\r\n" + ics
+	e.applyCal(a, []byte(raw))
+	items := e.items(ReviewCounter)
+	if len(items) != 1 {
+		t.Fatalf("counter items %+v; timeline:\n%s", items, e.timeline(a.ID))
+	}
+	if _, err := e.o.Approve(context.Background(), []string{fmt.Sprintf("r%d", items[0].ID)}, false); err != nil {
+		t.Fatal(err)
+	}
+	got := e.interviewOf(a.ID)
+	start, end := time.Date(2026, 12, 7, 17, 0, 0, 0, time.UTC), time.Date(2026, 12, 7, 18, 0, 0, 0, time.UTC)
+	if !got.Start.Equal(start) || !got.End.Equal(end) || got.Sequence != 1 {
+		t.Errorf("after approve: %v–%v SEQUENCE %d, want %v–%v SEQUENCE 1", got.Start, got.End, got.Sequence, start, end)
+	}
+}
+
 func TestTheirRequestIsLinkedAndOursNotSent(t *testing.T) {
 	e := newCalEnv(t, "[calendar]\nauto_invite = false\n")
 	a := e.askOf("Omar Haddad", "omar.haddad@gmail.com")
