@@ -819,3 +819,31 @@ func TestSinkKeepsScanBound(t *testing.T) {
 		}
 	}
 }
+
+// TestTheirOwnInviteIsMatched: a person's own Google invitation (its own
+// subject, no threading headers, a UID coffeechat never saw) is matched to
+// their open ask by its organizer, and linked as the ask's interview.
+func TestTheirOwnInviteIsMatched(t *testing.T) {
+	e := newEnv(t)
+	omar := e.contact("Omar Haddad", "omar.haddad@gmail.com")
+	a := e.sentAsk(store.KindInterview, omar, "ask-omar@example.com", "Coffee chat about product design?", nil)
+	raw := fixture(t, "065-google-imip-request-from-person.eml")
+	d, err := e.o.Explain(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MatchedBy == nil || *d.MatchedBy != MatchOrganizer {
+		t.Errorf("explain matched_by %v, want %q", d.MatchedBy, MatchOrganizer)
+	}
+	e.apply(10, raw)
+	var iv *store.Interview
+	if err := e.db.View(context.Background(), func(tx *store.Tx) (err error) { iv, err = tx.InterviewOfAsk(context.Background(), a.ID); return }); err != nil {
+		t.Fatalf("no interview linked to ask %d: %v", a.ID, err)
+	}
+	if iv.Organizer != store.OrganizerThem || iv.UID != "5o3m2k1j0h9g8f7e6d5c4b3a2z@google.com" {
+		t.Errorf("interview %+v, want theirs (organizer them, their UID)", iv)
+	}
+	if s := e.ask(a.ID).State; s != store.AskScheduled {
+		t.Errorf("ask %s, want scheduled", s)
+	}
+}

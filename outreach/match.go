@@ -15,11 +15,14 @@ import (
 
 // How an incoming message was matched to its ask (the reading's matched_by).
 const (
-	MatchInReplyTo    = "in-reply-to"
-	MatchReferences   = "references"
-	MatchSenderSubj   = "sender-subject"
-	MatchBounce       = "bounce-original" // the original Message-ID inside a DSN
-	MatchCalendarUID  = "calendar-uid"    // an iMIP reply's UID and attendee
+	MatchInReplyTo   = "in-reply-to"
+	MatchReferences  = "references"
+	MatchSenderSubj  = "sender-subject"
+	MatchBounce      = "bounce-original" // the original Message-ID inside a DSN
+	MatchCalendarUID = "calendar-uid"    // an iMIP reply's UID and attendee
+	// MatchOrganizer: their own invitation (iMIP REQUEST), organized by the
+	// sender with the user invited, with a subject and UID of its own.
+	MatchOrganizer    = "calendar-organizer"
 	askLifeAfterClose = 30 * 24 * time.Hour
 )
 
@@ -128,7 +131,35 @@ func (o *Outreach) matchMessage(ctx context.Context, tx *store.Tx, msg *inbox.Me
 		return nil, nil
 	}
 	m, err := o.bySenderSubject(ctx, tx, from, msg.Subject, date)
+	if m == nil && err == nil && cal != nil && cal.Method == calendar.MethodRequest {
+		m, err = o.byOrganizer(ctx, tx, from, cal)
+	}
 	return o.redirectToChild(ctx, tx, m, from, err)
+}
+
+// byOrganizer matches their own invitation (a REQUEST whose organizer is
+// the sender, with the user among the attendees: Google's "Invitation: …"
+// has a subject and a UID of its own) to the newest open ask of the sender.
+func (o *Outreach) byOrganizer(ctx context.Context, tx *store.Tx, from string, cal *calendar.Message) (*match, error) {
+	mine := false
+	for _, ev := range cal.Events {
+		if _, invited := ev.Attendee(o.Cfg.Account.Email); invited && strings.EqualFold(ev.Organizer.Email, from) {
+			mine = true
+		}
+	}
+	if !mine {
+		return nil, nil
+	}
+	asks, err := tx.AsksOfAddress(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(asks) - 1; i >= 0; i-- {
+		if asks[i].Open() {
+			return &match{ask: asks[i], by: MatchOrganizer}, nil
+		}
+	}
+	return nil, nil
 }
 
 // byOutgoing matches through one of our Message-IDs.
