@@ -103,3 +103,41 @@ func BenchmarkQueue10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/queue")
 }
+
+// BenchmarkNextFollowup10k: `status` asks for the next follow-up among
+// 10,000 waiting asks, each with its request sent.
+func BenchmarkNextFollowup10k(b *testing.B) {
+	o := benchOutreach(b)
+	ctx := context.Background()
+	sent := time.Now().Add(-48 * time.Hour)
+	err := o.DB.Update(ctx, func(tx *store.Tx) error {
+		for i := 0; i < 10000; i++ {
+			c := &store.Contact{Name: fmt.Sprintf("Person %d", i), Emails: []string{fmt.Sprintf("p%d@example.com", i)}}
+			if err := tx.InsertContact(ctx, c); err != nil {
+				return err
+			}
+			a := &store.Ask{Kind: store.KindInterview, TargetID: c.ID, State: store.AskWaiting, LastSentAt: sent.Add(time.Duration(i) * time.Second)}
+			if err := tx.InsertAsk(ctx, a); err != nil {
+				return err
+			}
+			m := &store.Message{AskID: a.ID, Direction: store.Out, Purpose: store.PurposeInterviewRequest, State: store.MsgSent,
+				MessageID: fmt.Sprintf("cc.%d@example.com", i), From: "Sam Rivera <sam@example.com>", To: c.Email(),
+				Subject: "Could I ask you for 20 minutes of advice?", SentAt: sent.Add(time.Duration(i) * time.Second)}
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at, id, _, err := o.NextFollowup(ctx)
+		if err != nil || at.IsZero() || id != 1 {
+			b.Fatalf("NextFollowup = %v ask %d, %v; want the first ask", at, id, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -515,7 +516,15 @@ func (o *Outreach) NextFollowup(ctx context.Context) (at time.Time, askID int64,
 		if err != nil {
 			return err
 		}
+		// A step is never due before followup.after past the last send: in
+		// that order, the look ends at the first ask that cannot beat the
+		// earliest found (status stays quick with thousands waiting).
+		sort.SliceStable(asks, func(i, j int) bool { return asks[i].LastSentAt.Before(asks[j].LastSentAt) })
+		after := o.Cfg.FollowupAfter()
 		for _, a := range asks {
+			if !at.IsZero() && !a.LastSentAt.Add(after).Before(at) {
+				break
+			}
 			fs, err := o.followStateTx(ctx, tx, a)
 			if err != nil {
 				return err

@@ -571,4 +571,16 @@ func TestNextFollowup(t *testing.T) {
 	if err != nil || id != a.ID || !followup || !at.Equal(a.LastSentAt.Add(7*day)) {
 		t.Fatalf("NextFollowup = %v, ask %d, followup %v, %v; want %v for ask %d", at, id, followup, err, a.LastSentAt.Add(7*day), a.ID)
 	}
+	// Jane (sent first) is out of office for a month: Bob, sent a day
+	// later, now comes first, although he was sent later.
+	a.WaitUntil = a.LastSentAt.Add(30 * day)
+	if err := e.db.Update(e.ctx, func(tx *store.Tx) error { return tx.SaveAsk(e.ctx, a) }); err != nil {
+		t.Fatal(err)
+	}
+	e.at(e.clock().Add(day))
+	c, _ := e.waiting("Carol Jones")
+	at, id, _, err = e.o.NextFollowup(e.ctx)
+	if err != nil || id == a.ID || id == c.ID || !at.Equal(c.LastSentAt.Add(6*day)) {
+		t.Fatalf("NextFollowup = %v, ask %d, %v; want Bob's, a day before Carol's (%v)", at, id, err, c.LastSentAt.Add(6*day))
+	}
 }
