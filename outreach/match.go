@@ -132,22 +132,38 @@ func (o *Outreach) matchMessage(ctx context.Context, tx *store.Tx, msg *inbox.Me
 	}
 	m, err := o.bySenderSubject(ctx, tx, from, msg.Subject, date)
 	if m == nil && err == nil && cal != nil && cal.Method == calendar.MethodRequest {
-		m, err = o.byOrganizer(ctx, tx, from, cal)
+		m, err = o.byOrganizer(ctx, tx, from, date, cal)
 	}
 	return o.redirectToChild(ctx, tx, m, from, err)
 }
 
 // byOrganizer matches their own invitation (a REQUEST whose organizer is
 // the sender, with the user among the attendees: Google's "Invitation: …"
-// has a subject and a UID of its own) to the newest open ask of the sender.
-func (o *Outreach) byOrganizer(ctx context.Context, tx *store.Tx, from string, cal *calendar.Message) (*match, error) {
-	mine := false
-	for _, ev := range cal.Events {
-		if _, invited := ev.Attendee(o.Cfg.Account.Email); invited && strings.EqualFold(ev.Organizer.Email, from) {
-			mine = true
+// has a subject and a UID of its own) to an interview ask of the sender,
+// only where it can be nothing else: a meeting of the two of them, sent
+// within the ask's life, for a time after the message; the ask waiting,
+// answered or agreed with no interview yet, or else the invitation is for
+// the very time agreed. Anything else stays untouched (an unrelated
+// invitation must not replace or cancel an interview).
+func (o *Outreach) byOrganizer(ctx context.Context, tx *store.Tx, from string, date time.Time, cal *calendar.Message) (*match, error) {
+	var ev *calendar.Event
+	for i := range cal.Events {
+		e := &cal.Events[i]
+		if _, invited := e.Attendee(o.Cfg.Account.Email); !invited || !strings.EqualFold(e.Organizer.Email, from) || !e.Start.After(date) {
+			continue
+		}
+		twoOfUs := true
+		for _, a := range e.Attendees {
+			if !strings.EqualFold(a.Email, from) && !strings.EqualFold(a.Email, o.Cfg.Account.Email) {
+				twoOfUs = false
+			}
+		}
+		if twoOfUs {
+			ev = e
+			break
 		}
 	}
-	if !mine {
+	if ev == nil {
 		return nil, nil
 	}
 	asks, err := tx.AsksOfAddress(ctx, from)
@@ -155,9 +171,31 @@ func (o *Outreach) byOrganizer(ctx context.Context, tx *store.Tx, from string, c
 		return nil, err
 	}
 	for i := len(asks) - 1; i >= 0; i-- {
-		if asks[i].Open() {
-			return &match{ask: asks[i], by: MatchOrganizer}, nil
+		a := asks[i]
+		if a.Kind != store.KindInterview || date.Before(a.CreatedAt.Add(-time.Hour)) {
+			continue
 		}
+		if theirs, err := o.isTheirs(ctx, tx, a, from); err != nil {
+			return nil, err
+		} else if !theirs {
+			continue // they introduce, they are not the one to meet
+		}
+		sameTime := !a.AgreedStart.IsZero() && a.AgreedStart.Equal(ev.Start)
+		switch a.State {
+		case store.AskWaiting, store.AskReplied, store.AskAgreed:
+			_, err := tx.InterviewOfAsk(ctx, a.ID)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && sameTime) {
+				return &match{ask: a, by: MatchOrganizer}, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+		case store.AskScheduled:
+			if sameTime {
+				return &match{ask: a, by: MatchOrganizer}, nil
+			}
+		}
+		return nil, nil // only their newest interview ask is considered
 	}
 	return nil, nil
 }
