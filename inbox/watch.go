@@ -241,16 +241,28 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 	switch {
 	case cp.UIDValidity == st.validity:
 		from = cp.LastUID + 1
-		if cp.ScanTo >= from && !since.IsZero() {
+		if cp.ScanTo >= from {
 			// A first run or a rescan stopped half-way: the rest of it
-			// keeps its date filter.
+			// keeps its date filter, or, with nothing open any more, is
+			// passed over as a first run with nothing open would.
 			end := cp.ScanTo
 			if uidNext > 0 {
 				end = min(end, uidNext-1)
 			}
-			w.log.Info("resuming the scan of the mailbox", "from", from, "to", end, "since", since)
-			if err := w.scan(ctx, conn, st.validity, from, end, since, true); err != nil {
-				return err
+			if end >= from && !since.IsZero() {
+				w.log.Info("resuming the scan of the mailbox", "from", from, "to", end, "since", since)
+				if err := w.scan(ctx, conn, st.validity, from, end, since, true); err != nil {
+					return err
+				}
+			} else {
+				if end < from {
+					end = cp.LastUID // the rest is gone: nothing left to scan
+				} else {
+					w.log.Info("nothing open any more; passing over the rest of the scan", "from", from, "to", end)
+				}
+				if err := w.sink.Apply(ctx, w.mailbox, Checkpoint{UIDValidity: st.validity, LastUID: end}, nil); err != nil {
+					return fmt.Errorf("apply checkpoint: %w", err)
+				}
 			}
 			from = end + 1
 		}

@@ -402,6 +402,48 @@ func TestFirstRunResumesWithItsFilter(t *testing.T) {
 	}
 }
 
+// TestResumeWhenNothingOpenAnyMore: a first run stopped half-way, then
+// every ask closed before the restart: the rest of the scan is passed over
+// (as a first run with nothing open would), not read without its filter;
+// what arrives afterwards is read.
+func TestResumeWhenNothingOpenAnyMore(t *testing.T) {
+	srv := startServer(t, sandbox.IMAPOptions{})
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, m := range []struct {
+		raw []byte
+		old bool
+	}{{reply("r1@x"), false}, {reply("o1@x"), true}, {fromJane("j1@x"), false}, {reply("o2@x"), true}, {reply("r2@x"), false}} {
+		at := time.Now()
+		if m.old {
+			at = old
+		}
+		if err := srv.DeliverAt(testUser, "INBOX", m.raw, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
+	sink.failAt = 2
+	w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: 1, Batch: 1})
+	if err := w.SyncOnce(context.Background()); err == nil {
+		t.Fatal("the first SyncOnce did not stop at the failing Apply")
+	}
+	sink.mu.Lock()
+	sink.since = time.Time{} // every ask closed meanwhile
+	sink.mu.Unlock()
+	if err := w.SyncOnce(context.Background()); err != nil {
+		t.Fatalf("SyncOnce after the restart: %v", err)
+	}
+	assertIDs(t, sink, "r1@x")
+	if cp := sink.checkpoint(); cp.LastUID != 5 || cp.ScanTo != 0 {
+		t.Errorf("checkpoint = %+v, want LastUID 5 and no scan under way", cp)
+	}
+	deliver(t, srv, reply("new@x"))
+	if err := w.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertIDs(t, sink, "r1@x", "new@x")
+}
+
 func TestSyncFirstRunNothingOpen(t *testing.T) {
 	srv := startServer(t, sandbox.IMAPOptions{})
 	deliver(t, srv, reply("old@x"))
