@@ -58,7 +58,7 @@ func (o *Outreach) movedTx(ctx context.Context, tx *store.Tx, a *store.Ask, iv *
 			iv.ID, FormatSlot(old, loc), FormatSlot(slot, loc), iv.Sequence, sentOrQueued(m)), nil
 	}
 	was := ""
-	if seenOK && !seen.Start.Equal(slot.Start) {
+	if seenOK && (!seen.Start.Equal(slot.Start) || !seen.End.Equal(slot.End)) {
 		was = fmt.Sprintf(" (it was %s)", FormatSlot(seen, loc))
 	}
 	note := fmt.Sprintf("Hi %s,\n\nI've moved our conversation to %s%s. The updated invitation is attached; I hope the new time works for you.\n\n%s",
