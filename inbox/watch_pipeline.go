@@ -376,8 +376,10 @@ func (p *pipe) recent(ctx context.Context, cands []*Headers) (kept []*Headers, o
 		return nil, nil, err
 	}
 	if refused {
-		// Only an economy: without it, old candidates are read too, and
-		// the sink's own dates keep them off asks they do not belong to.
+		// Without it, old candidates are read and applied as if the
+		// daemon had watched all along (matching by sender and subject,
+		// or by an invitation's organizer, still checks the ask's dates);
+		// better than a catch-up that fails at every reconnect.
 		if !p.sinceRefused.Swap(true) {
 			p.w.log.Warn("SEARCH BEFORE refused; candidates that arrived before the oldest open ask are read too")
 		}
