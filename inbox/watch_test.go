@@ -361,52 +361,12 @@ func TestFirstRunNarrowedSkipsOldMail(t *testing.T) {
 	}
 }
 
-// TestFirstRunResumesWithItsFilter: a first run stopped half-way goes on,
-// after a restart, with its date filter up to where it was to end: old mail
-// further on (here delivered late, with old arrival dates) is still not
-// applied, whether the scan was narrowed by hints or by SINCE alone.
-func TestFirstRunResumesWithItsFilter(t *testing.T) {
-	for _, narrowAbove := range []int{1, 0} {
-		t.Run(map[int]string{1: "by-hints", 0: "by-since"}[narrowAbove], func(t *testing.T) {
-			srv := startServer(t, sandbox.IMAPOptions{})
-			old := time.Now().Add(-30 * 24 * time.Hour)
-			for _, m := range []struct {
-				raw []byte
-				old bool
-			}{{reply("r1@x"), false}, {reply("o1@x"), true}, {fromJane("j1@x"), false}, {reply("o2@x"), true}, {reply("r2@x"), false}} {
-				at := time.Now()
-				if m.old {
-					at = old
-				}
-				if err := srv.DeliverAt(testUser, "INBOX", m.raw, at); err != nil {
-					t.Fatal(err)
-				}
-			}
-			sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
-			sink.failAt = 2
-			w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: narrowAbove, Batch: 1})
-			if err := w.SyncOnce(context.Background()); err == nil {
-				t.Fatal("the first SyncOnce did not stop at the failing Apply")
-			}
-			if cp := sink.checkpoint(); cp.LastUID != 1 || cp.ScanTo != 5 {
-				t.Fatalf("checkpoint after the stop = %+v, want LastUID 1 and ScanTo 5", cp)
-			}
-			if err := w.SyncOnce(context.Background()); err != nil {
-				t.Fatalf("SyncOnce after the restart: %v", err)
-			}
-			assertIDs(t, sink, "r1@x", "j1@x", "r2@x")
-			if cp := sink.checkpoint(); cp.LastUID != 5 || cp.ScanTo != 0 {
-				t.Errorf("checkpoint = %+v, want LastUID 5 and the scan done (ScanTo 0)", cp)
-			}
-		})
-	}
-}
-
-// TestResumeWhenNothingOpenAnyMore: a first run stopped half-way, then
-// every ask closed before the restart: the rest of the scan is passed over
-// (as a first run with nothing open would), not read without its filter;
-// what arrives afterwards is read.
-func TestResumeWhenNothingOpenAnyMore(t *testing.T) {
+// interruptedFirstRun delivers r1, o1, j1, o2, r2 (o1 and o2 arrived a
+// month ago, the rest now) and runs a first catch-up (since three days
+// ago, a batch a message) that stops at its second Apply, as a crash would:
+// r1 is applied, the checkpoint at UID 1 with the scan bound at 5.
+func interruptedFirstRun(t *testing.T, narrowAbove int) (*sandbox.IMAPServer, *memSink, *Watcher) {
+	t.Helper()
 	srv := startServer(t, sandbox.IMAPOptions{})
 	old := time.Now().Add(-30 * 24 * time.Hour)
 	for _, m := range []struct {
@@ -423,10 +383,41 @@ func TestResumeWhenNothingOpenAnyMore(t *testing.T) {
 	}
 	sink := newMemSink(time.Now().Add(-3 * 24 * time.Hour))
 	sink.failAt = 2
-	w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: 1, Batch: 1})
+	w := NewWatcher(imapConfig(t, srv.Addr), sink, testLogger(t), WatchOptions{NarrowAbove: narrowAbove, Batch: 1})
 	if err := w.SyncOnce(context.Background()); err == nil {
 		t.Fatal("the first SyncOnce did not stop at the failing Apply")
 	}
+	if cp := sink.checkpoint(); cp.LastUID != 1 || cp.ScanTo != 5 {
+		t.Fatalf("checkpoint after the stop = %+v, want LastUID 1 and ScanTo 5", cp)
+	}
+	return srv, sink, w
+}
+
+// TestFirstRunResumesWithItsFilter: a first run stopped half-way goes on,
+// after a restart, with its date filter up to where it was to end: old mail
+// further on (here delivered late, with old arrival dates) is still not
+// applied, whether the scan was narrowed by hints or by SINCE alone.
+func TestFirstRunResumesWithItsFilter(t *testing.T) {
+	for _, narrowAbove := range []int{1, 0} {
+		t.Run(map[int]string{1: "by-hints", 0: "by-since"}[narrowAbove], func(t *testing.T) {
+			_, sink, w := interruptedFirstRun(t, narrowAbove)
+			if err := w.SyncOnce(context.Background()); err != nil {
+				t.Fatalf("SyncOnce after the restart: %v", err)
+			}
+			assertIDs(t, sink, "r1@x", "j1@x", "r2@x")
+			if cp := sink.checkpoint(); cp.LastUID != 5 || cp.ScanTo != 0 {
+				t.Errorf("checkpoint = %+v, want LastUID 5 and the scan done (ScanTo 0)", cp)
+			}
+		})
+	}
+}
+
+// TestResumeWhenNothingOpenAnyMore: a first run stopped half-way, then
+// every ask closed before the restart: the rest of the scan is passed over
+// (as a first run with nothing open would), not read without its filter;
+// what arrives afterwards is read.
+func TestResumeWhenNothingOpenAnyMore(t *testing.T) {
+	srv, sink, w := interruptedFirstRun(t, 1)
 	sink.mu.Lock()
 	sink.since = time.Time{} // every ask closed meanwhile
 	sink.mu.Unlock()
