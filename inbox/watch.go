@@ -251,7 +251,7 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 			}
 			if end >= from && !since.IsZero() {
 				w.log.Info("resuming the scan of the mailbox", "from", from, "to", end, "since", since)
-				if err := w.scan(ctx, conn, st.validity, from, end, since, true); err != nil {
+				if err := w.scan(ctx, conn, st.validity, from, end, since); err != nil {
 					return err
 				}
 			} else {
@@ -304,7 +304,7 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 		if rescan {
 			s = since
 		}
-		if err := w.scan(ctx, conn, st.validity, from, uidNext-1, s, rescan); err != nil {
+		if err := w.scan(ctx, conn, st.validity, from, uidNext-1, s); err != nil {
 			return err
 		}
 		from = uidNext
@@ -325,11 +325,12 @@ func (w *Watcher) catchUp(ctx context.Context, conn *Conn, st *watchState) error
 
 // scan reads from..end, narrowed by SEARCH where it can (by the sink's
 // hints when far behind; candidates that arrived before since dropped),
-// else every header, and moves the checkpoint to end. While rescan, every
-// checkpoint on the way records end as the scan's bound (Checkpoint.ScanTo).
-func (w *Watcher) scan(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time, rescan bool) error {
+// else every header, and moves the checkpoint to end. since is set for a
+// first run or a rescan: then every checkpoint on the way records end as
+// the scan's bound (Checkpoint.ScanTo), so that a restart keeps the filter.
+func (w *Watcher) scan(ctx context.Context, conn *Conn, validity uint32, from, end imap.UID, since time.Time) error {
 	var scanTo imap.UID
-	if rescan {
+	if !since.IsZero() {
 		scanTo = end
 	}
 	narrow := w.opt.NarrowAbove > 0 && int64(end-from+1) > int64(w.opt.NarrowAbove)

@@ -91,7 +91,7 @@ func (w *Watcher) narrowed(ctx context.Context, conn *Conn, validity uint32, fro
 	w.log.Debug("catch-up narrowed", "from", from, "to", end)
 
 	aux, auxGot = <-auxReady, true
-	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, scanTo: scanTo, from: from, since: crit.since}
+	p := &pipe{w: w, conn: conn, aux: aux, validity: validity, scanTo: scanTo, since: crit.since}
 	p.epocher, _ = w.sink.(CandidateEpoch)
 	p.preparer, _ = w.sink.(Preparer)
 	rctx, cancel := context.WithCancel(ctx)
@@ -192,8 +192,7 @@ type pipe struct {
 	auxMu    sync.Mutex // one command at a time on aux
 	aux      *Conn      // reads bodies when set; nil once it failed (closed by narrowed)
 	validity uint32
-	scanTo   imap.UID // recorded in each checkpoint (Checkpoint.ScanTo)
-	from     imap.UID
+	scanTo   imap.UID  // recorded in each checkpoint (Checkpoint.ScanTo)
 	since    time.Time // candidates that arrived before are dropped (zero: none)
 
 	sinceRefused atomic.Bool // the server refused SEARCH BEFORE: since is not applied
@@ -204,12 +203,11 @@ type pipe struct {
 // readBatch is one batch of hits: their headers and, when the sink has an
 // epoch, the candidates as decided at that epoch with their bodies.
 type readBatch struct {
-	hs      []*Headers
-	decided bool
-	epoch   uint64
-	cands   []*Headers
-	old     map[imap.UID]bool   // candidates dropped as arrived before the pipe's since
-	bodies  map[imap.UID][]byte // of cands; a candidate missing here has vanished
+	hs     []*Headers
+	epoch  uint64
+	cands  []*Headers
+	old    map[imap.UID]bool   // candidates dropped as arrived before the pipe's since
+	bodies map[imap.UID][]byte // of cands; a candidate missing here has vanished
 
 	prepared chan struct{} // closed once Prepare is done with the bodies (nil: not called)
 }
@@ -316,24 +314,17 @@ func (p *pipe) heads(ctx context.Context, plan *searchPlan, hits []imap.UID, fir
 	return nil
 }
 
-// readHeads fetches the headers of uids. nil: every message has vanished.
+// readHeads fetches the headers of uids (SEARCH hits, all in the scan's
+// range: no echo of the newest message to drop). nil: every message has
+// vanished.
 func (p *pipe) readHeads(ctx context.Context, uids []imap.UID) (*readBatch, error) {
 	p.mu.Lock()
 	hs, err := p.conn.fetchHeaders(ctx, imap.UIDSetNum(uids...))
 	p.mu.Unlock()
-	if err != nil {
+	if err != nil || len(hs) == 0 {
 		return nil, err
 	}
-	kept := hs[:0]
-	for _, h := range hs {
-		if h.UID >= p.from {
-			kept = append(kept, h)
-		}
-	}
-	if len(kept) == 0 {
-		return nil, nil
-	}
-	return &readBatch{hs: kept}, nil
+	return &readBatch{hs: hs}, nil
 }
 
 // readBodies, when the sink has an epoch, decides the batch's candidates
@@ -343,7 +334,7 @@ func (p *pipe) readBodies(ctx context.Context, b *readBatch) error {
 		return nil
 	}
 	var err error
-	b.decided, b.epoch = true, p.epocher.CandidateEpoch()
+	b.epoch = p.epocher.CandidateEpoch()
 	if b.cands, err = p.w.candidates(ctx, b.hs); err != nil {
 		return err
 	}
@@ -440,7 +431,7 @@ func (p *pipe) apply(ctx context.Context, b *readBatch) error {
 		<-b.prepared
 	}
 	cands, bodies := b.cands, b.bodies
-	if !b.decided || p.epocher.CandidateEpoch() != b.epoch {
+	if p.epocher == nil || p.epocher.CandidateEpoch() != b.epoch {
 		var err error
 		if cands, err = w.candidates(ctx, b.hs); err != nil {
 			return err
