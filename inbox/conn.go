@@ -406,12 +406,8 @@ func (c *Conn) noop(ctx context.Context) error {
 // connection ends or ctx is done (then it returns ctx.Err()). Starting and
 // ending IDLE are guarded like any command.
 func (c *Conn) idle(ctx context.Context, refresh time.Duration) error {
-	var cmd *imapclient.IdleCommand
-	if err := c.guard(ctx, "IDLE", func(func()) error {
-		var err error
-		cmd, err = c.client.Idle()
-		return err
-	}); err != nil {
+	cmd, err := c.startIdle(ctx)
+	if err != nil {
 		return err
 	}
 	t := time.NewTimer(refresh)
@@ -430,6 +426,22 @@ func (c *Conn) idle(ctx context.Context, refresh time.Duration) error {
 		cmd.Close()
 		return waitErr
 	}
+	return c.endIdle(ctx, cmd)
+}
+
+// startIdle sends IDLE, guarded like any command.
+func (c *Conn) startIdle(ctx context.Context) (*imapclient.IdleCommand, error) {
+	var cmd *imapclient.IdleCommand
+	err := c.guard(ctx, "IDLE", func(func()) error {
+		var err error
+		cmd, err = c.client.Idle()
+		return err
+	})
+	return cmd, err
+}
+
+// endIdle sends DONE and waits for the server's answer, guarded.
+func (c *Conn) endIdle(ctx context.Context, cmd *imapclient.IdleCommand) error {
 	return c.guard(ctx, "DONE", func(func()) error {
 		if err := cmd.Close(); err != nil {
 			return err
@@ -457,20 +469,11 @@ func (c *Conn) CheckIdle(ctx context.Context) error {
 	if _, err := c.examine(ctx, mailboxName(c.cfg)); err != nil {
 		return err
 	}
-	var cmd *imapclient.IdleCommand
-	if err := c.guard(ctx, "IDLE", func(func()) error {
-		var err error
-		cmd, err = c.client.Idle()
-		return err
-	}); err != nil {
+	cmd, err := c.startIdle(ctx)
+	if err != nil {
 		return err
 	}
-	return c.guard(ctx, "DONE", func(func()) error {
-		if err := cmd.Close(); err != nil {
-			return err
-		}
-		return cmd.Wait()
-	})
+	return c.endIdle(ctx, cmd)
 }
 
 func mailboxName(cfg config.IMAP) string {

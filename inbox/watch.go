@@ -150,7 +150,6 @@ func (w *Watcher) SyncOnce(ctx context.Context) error {
 type watchState struct {
 	validity uint32
 	uidNext  imap.UID // at EXAMINE; 0 once used (later catch-ups only read the tail)
-	empty    bool
 }
 
 func (w *Watcher) open(ctx context.Context) (*Conn, *watchState, error) {
@@ -167,8 +166,8 @@ func (w *Watcher) open(ctx context.Context) (*Conn, *watchState, error) {
 		conn.Close()
 		return nil, nil, fmt.Errorf("%s: EXAMINE %s: the server sent no UIDVALIDITY", conn.account, w.mailbox)
 	}
-	st := &watchState{validity: sel.UIDValidity, uidNext: sel.UIDNext, empty: sel.NumMessages == 0}
-	if st.uidNext == 0 && !st.empty {
+	st := &watchState{validity: sel.UIDValidity, uidNext: sel.UIDNext}
+	if st.uidNext == 0 && sel.NumMessages > 0 {
 		// No UIDNEXT: the newest message's UID + 1 stands in.
 		hs, err := conn.fetchHeaders(ctx, imap.UIDSet{{Start: 0, Stop: 0}})
 		if err != nil {
