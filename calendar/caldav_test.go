@@ -2,7 +2,6 @@ package calendar
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -126,36 +125,9 @@ func TestCalDAVRadicale(t *testing.T) {
 		t.Skip("COFFEECHAT_RIG_CALDAV not set")
 	}
 	user := "sam@example.test"
-	coll := "/" + user + "/cc-" + strings.ToLower(rand.Text()[:10]) + "/"
+	coll := calendartest.NewCollection(t, base, user, "pass")
 	client := &http.Client{Timeout: 10 * time.Second}
-	body := `<?xml version="1.0" encoding="utf-8"?>
-<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>
-<D:displayname>coffeechat test</D:displayname>
-<C:supported-calendar-component-set><C:comp name="VEVENT"/></C:supported-calendar-component-set>
-</D:prop></D:set></C:mkcalendar>`
-	req, err := http.NewRequest("MKCALENDAR", base+coll, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(user, "pass")
-	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("MKCALENDAR: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("MKCALENDAR %s: %s", coll, resp.Status)
-	}
-	t.Cleanup(func() {
-		req, _ := http.NewRequest(http.MethodDelete, base+coll, nil)
-		req.SetBasicAuth(user, "pass")
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	})
-
-	c, err := NewCalDAV(base+coll, user, "pass", client)
+	c, err := NewCalDAV(coll, user, "pass", client)
 	if err != nil {
 		t.Fatal(err)
 	}
