@@ -150,14 +150,6 @@ func (o *Outreach) busyTimes(from, to time.Time) (ivs []calendar.Interval, known
 	return out, true, ""
 }
 
-// BusyErrors returns the problems of the last busy refresh.
-func (o *Outreach) BusyErrors() []error {
-	c := o.busyCache()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]error(nil), c.errs...)
-}
-
 func (o *Outreach) busyCache() *busyCache {
 	return &o.busy
 }

@@ -174,15 +174,6 @@ func ParseAddressList(field, s string) ([]*mail.Address, error) {
 	return as, nil
 }
 
-// formatList writes parsed addresses back as one header value.
-func formatList(as []*mail.Address) string {
-	var out []string
-	for _, a := range as {
-		out = append(out, FormatAddress(a.Name, a.Address))
-	}
-	return strings.Join(out, ", ")
-}
-
 // firstName is the first word of a name ("Dr." and the like skipped).
 func firstName(name string) string {
 	for _, w := range strings.Fields(name) {

@@ -177,15 +177,6 @@ func (tx *Tx) AsksOfAddress(ctx context.Context, address string) ([]*Ask, error)
 	return out, rows.Err()
 }
 
-// FirstSentAt returns when the first message of ask left (zero: none yet).
-func (tx *Tx) FirstSentAt(ctx context.Context, askID int64) (time.Time, error) {
-	var at sql.NullString
-	if err := tx.queryRow(ctx, `SELECT MIN(sent_at) FROM messages WHERE ask_id = ? AND direction = 'out'`, askID).Scan(&at); err != nil {
-		return time.Time{}, fmt.Errorf("first send of ask %d: %w", askID, err)
-	}
-	return parseTime(at)
-}
-
 // OldestOpenSend returns the first send of the oldest open ask that has sent
 // anything (zero when no open ask has).
 func (tx *Tx) OldestOpenSend(ctx context.Context) (time.Time, error) {
@@ -290,14 +281,9 @@ func (tx *Tx) ApplyAttempts(ctx context.Context, mailbox string, uidValidity uin
 	return out, nil
 }
 
-// CountApplyAttempt records one more try to apply a message: call it in a
-// transaction of its own, committed before the try.
-func (tx *Tx) CountApplyAttempt(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
-	return tx.CountApplyAttempts(ctx, mailbox, uidValidity, []uint32{uid})
-}
-
-// CountApplyAttempts is CountApplyAttempt for each of uids, one statement per
-// 300 UIDs.
+// CountApplyAttempts records one more try to apply each of uids, one
+// statement per 300 UIDs: call it in a transaction of its own, committed
+// before the try.
 func (tx *Tx) CountApplyAttempts(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32) error {
 	now := FormatTime(tx.now)
 	for len(uids) > 0 {

@@ -216,16 +216,6 @@ func (tx *Tx) Message(ctx context.Context, id int64) (*Message, error) {
 	return m, err
 }
 
-// MessageByMessageID returns the message with this Message-ID (with or without <>).
-func (tx *Tx) MessageByMessageID(ctx context.Context, msgID string) (*Message, error) {
-	msgID = strings.Trim(msgID, "<> ")
-	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE message_id = ?`, msgID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("message <%s>: %w", msgID, ErrNotFound)
-	}
-	return m, err
-}
-
 // MessageFilter narrows Messages. Zero values match everything.
 type MessageFilter struct {
 	AskID     int64

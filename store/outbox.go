@@ -44,20 +44,6 @@ func (tx *Tx) outMessages(ctx context.Context, where string, args ...any) ([]*Me
 	return queryRows(ctx, tx, "list outbox", scanMessage, `SELECT `+messageCols+` FROM messages WHERE direction = 'out' AND `+where, args...)
 }
 
-// OutboxStamp is a cheap fingerprint of what the sender has to act on (the
-// approved and uncertain messages, and open send review items): when it
-// changes, someone approved, rejected or resolved something.
-func (tx *Tx) OutboxStamp(ctx context.Context) (string, error) {
-	var n int
-	var last, ids string
-	err := tx.queryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(updated_at), ''), COALESCE(SUM(id), 0)
-		FROM messages WHERE direction = 'out' AND state IN ('approved', 'uncertain', 'sending')`).Scan(&n, &last, &ids)
-	if err != nil {
-		return "", fmt.Errorf("outbox stamp: %w", err)
-	}
-	return fmt.Sprintf("%d/%s/%s", n, last, ids), nil
-}
-
 // SendCounts is what the sending limits need: how many messages left since a
 // moment (a local midnight), and when the last ordinary one left.
 type SendCounts struct {
