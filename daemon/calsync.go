@@ -78,7 +78,7 @@ func (s *CalSync) Run(ctx context.Context) error {
 		}
 		if b.ready(now) {
 			if _, err := s.O.SyncInterviews(ctx, s.Dir, s.Remote); err != nil && ctx.Err() == nil {
-				wait := b.fail(now, err)
+				wait := b.fail(now)
 				s.Log.Error("calendar sync failed; retrying", "err", err, "retry_in", wait)
 				s.note(ctx, "calendar sync", err)
 			} else if err == nil {

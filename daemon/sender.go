@@ -59,25 +59,24 @@ func (s *Sender) Name() string { return "sender" }
 // backoff is a doubling wait between failed connection attempts.
 type backoff struct {
 	min, max time.Duration
-	cur      time.Duration
+	cur      time.Duration // the last wait; 0 while not failing
 	until    time.Time
-	lastErr  string
 }
 
-// fail records a failure at now and says whether to log it (always, but a
-// repeated error only once per backoff step: the wait doubles each time).
-func (b *backoff) fail(now time.Time, err error) (wait time.Duration) {
+// fail records a failure at now and returns the wait before the next
+// attempt: min at first, doubling with each failure in a row, up to max.
+func (b *backoff) fail(now time.Time) (wait time.Duration) {
 	if b.cur == 0 {
 		b.cur = b.min
 	} else {
 		b.cur = min(b.cur*2, b.max)
 	}
 	b.until = now.Add(b.cur)
-	b.lastErr = err.Error()
 	return b.cur
 }
 
-func (b *backoff) ok()                      { b.cur, b.until, b.lastErr = 0, time.Time{}, "" }
+func (b *backoff) ok()                      { b.cur, b.until = 0, time.Time{} }
+func (b *backoff) failing() bool            { return b.cur != 0 }
 func (b *backoff) ready(now time.Time) bool { return !now.Before(b.until) }
 
 // Run implements Loop.
@@ -140,7 +139,7 @@ func (s *Sender) Run(ctx context.Context) error {
 					if ctx.Err() != nil {
 						return nil
 					}
-					wait := smtpB.fail(time.Now(), err)
+					wait := smtpB.fail(time.Now())
 					var ae *mailer.AuthError
 					var se *mailer.SendError
 					switch {
@@ -152,7 +151,7 @@ func (s *Sender) Run(ctx context.Context) error {
 						log.Error("sender: cannot use the [smtp] settings; mail waits until they are fixed", "err", err, "retry_in", wait, "waiting", len(due))
 					}
 				} else {
-					if smtpB.lastErr != "" {
+					if smtpB.failing() {
 						log.Info("sender: SMTP server reachable again")
 					}
 					smtpB.ok()
@@ -171,9 +170,9 @@ func (s *Sender) Run(ctx context.Context) error {
 		}
 		if imapB.ready(time.Now()) {
 			if err := s.sentWork(ctx); err != nil && ctx.Err() == nil {
-				wait := imapB.fail(time.Now(), err)
+				wait := imapB.fail(time.Now())
 				log.Error("sender: Sent folder work deferred", "err", err, "retry_in", wait)
-			} else if err == nil && imapB.lastErr != "" {
+			} else if err == nil {
 				imapB.ok()
 			}
 		}
