@@ -362,6 +362,41 @@ func TestPaths(t *testing.T) {
 	}
 }
 
+// TestEnvLoad: a config loaded with an Env takes its default paths, its
+// password_env and the time zone's fallback from that Env, not from the
+// process environment.
+func TestEnvLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	body := "[smtp]\nusername = \"sam\"\npassword_env = \"CC_TEST_ENV_LOAD_PASS\"\n[store]\npath = \"~/cc.db\"\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv("HOME", "/home/sam", "XDG_DATA_HOME", "/data", "TZ", "Asia/Tokyo", "CC_TEST_ENV_LOAD_PASS", "s3cret")
+	c, err := env.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.DBPath(); err != nil || p != "/home/sam/cc.db" {
+		t.Errorf("DBPath() = %q, %v; want /home/sam/cc.db", p, err)
+	}
+	if p, err := c.ICSDir(); err != nil || p != "/data/coffeechat/calendar" {
+		t.Errorf("ICSDir() = %q, %v; want /data/coffeechat/calendar", p, err)
+	}
+	if got := c.Location().String(); got != "Asia/Tokyo" {
+		t.Errorf("Location() = %s, want the Env's TZ Asia/Tokyo", got)
+	}
+	if s, err := c.SMTP.Secret(t.Context()); err != nil || s != "s3cret" {
+		t.Errorf("SMTP.Secret() = %q, %v; want the Env's s3cret", s, err)
+	}
+	if c, err = testEnv().Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DBPath(); err == nil || !strings.Contains(err.Error(), "store.path") {
+		t.Errorf("DBPath() of ~/cc.db without HOME: %v, want an error naming store.path", err)
+	}
+}
+
 func TestNewLogger(t *testing.T) {
 	var buf bytes.Buffer
 	l, err := NewLogger(&buf, Log{Level: "warn", Format: "json"})

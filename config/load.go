@@ -170,13 +170,17 @@ func stripComment(s string) string {
 
 // Load reads and parses the file at path; errors start with the path. Check
 // Warnings afterwards for what is allowed but unwise.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return Env(OSEnv).Load(path) }
+
+// Load is Load with e as the environment of the Config: its default paths
+// (DBPath, ICSDir), the system time zone and password_env are looked up in e.
+func (e Env) Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err // *PathError already names the path
 	}
 	defer f.Close()
-	c, err := Parse(f)
+	c, err := parse(f, e)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -86,7 +86,11 @@ func (e Env) expandHome(p string) (string, error) {
 // DBPath is store.path (a leading ~/ expanded), or DataDir/coffeechat.db.
 func (c *Config) DBPath() (string, error) {
 	if c.Store.Path != "" {
-		return c.env.expandHome(c.Store.Path)
+		p, err := c.env.expandHome(c.Store.Path)
+		if err != nil {
+			return "", fmt.Errorf("store.path: %w", err)
+		}
+		return p, nil
 	}
 	d, err := c.env.DataDir()
 	if err != nil {

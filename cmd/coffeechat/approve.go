@@ -35,7 +35,7 @@ func (a *app) approveCmd() *cobra.Command {
 // printWhoSends tells whether a running daemon will send what was just
 // approved, or that one must be started.
 func (a *app) printWhoSends(o *outreach.Outreach) {
-	if dbPath, err := a.dbPath(o.Cfg); err == nil {
+	if dbPath, err := o.Cfg.DBPath(); err == nil {
 		if pid, err := daemon.Holder(dbPath); err == nil && pid > 0 {
 			fmt.Fprintf(a.stdout, "The running daemon (PID %d) sends approved mail inside the sending window; `coffeechat queue` shows when.\n", pid)
 			return

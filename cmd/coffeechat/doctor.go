@@ -104,7 +104,7 @@ func (a *app) doctor(ctx context.Context) []Check {
 		d.fail("config", err, "pass --config PATH, or set HOME / XDG_CONFIG_HOME")
 		return d.checks
 	}
-	cfg, err := config.Load(path)
+	cfg, err := a.env().Load(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		d.fail("config", fmt.Errorf("no config at %s", path), "run `coffeechat init --name \"Your Name\" --email you@example.com`")
@@ -128,7 +128,7 @@ func (a *app) doctor(ctx context.Context) []Check {
 	} else {
 		d.pass("templates", fmt.Sprintf("%d templates (overrides from %s)", len(outreach.TemplateNames), dir))
 	}
-	a.doctorDatabase(ctx, d, cfg)
+	d.database(ctx, cfg)
 	d.busy(ctx, cfg)
 
 	if !serversOK {
@@ -199,8 +199,8 @@ func (d *doctorRun) timezone(cfg *config.Config) {
 	d.pass("time zone", fmt.Sprintf("%s: now %s (UTC%s)", name, now.Format("Mon Jan 2 15:04 MST"), now.Format("-07:00")))
 }
 
-func (a *app) doctorDatabase(ctx context.Context, d *doctorRun, cfg *config.Config) {
-	dbPath, err := a.dbPath(cfg)
+func (d *doctorRun) database(ctx context.Context, cfg *config.Config) {
+	dbPath, err := cfg.DBPath()
 	if err != nil {
 		d.fail("database", err, "set store.path")
 		return

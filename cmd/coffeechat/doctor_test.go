@@ -26,6 +26,7 @@ type doctorRig struct {
 	// What the config says; tests break one of these.
 	smtpPort, imapPort string
 	password           string
+	passwordEnv        string // set: the config names this variable, given only to the command, instead of password
 	caFile             string
 }
 
@@ -59,6 +60,10 @@ func newDoctorRig(t *testing.T) *doctorRig {
 func (r *doctorRig) writeConfig() string {
 	r.t.Helper()
 	path := filepath.Join(r.dir, "coffeechat", "config.toml")
+	secret := fmt.Sprintf("password = %q", r.password)
+	if r.passwordEnv != "" {
+		secret = fmt.Sprintf("password_env = %q", r.passwordEnv)
+	}
 	conf := fmt.Sprintf(`[account]
 name = "Sam Rivera"
 email = %[1]q
@@ -69,7 +74,7 @@ host = "127.0.0.1"
 port = %[2]s
 tls = "starttls"
 username = %[1]q
-password = %[4]q
+%[4]s
 ca_file = %[5]q
 timeout = "5s"
 
@@ -78,13 +83,13 @@ host = "127.0.0.1"
 port = %[3]s
 tls = "starttls"
 username = %[1]q
-password = %[4]q
+%[4]s
 ca_file = %[5]q
 timeout = "5s"
 
 [store]
 path = %[6]q
-`, runUser, r.smtpPort, r.imapPort, r.password, r.caFile, filepath.Join(r.dir, "data", "coffeechat.db"))
+`, runUser, r.smtpPort, r.imapPort, secret, r.caFile, filepath.Join(r.dir, "data", "coffeechat.db"))
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		r.t.Fatal(err)
 	}
@@ -100,6 +105,9 @@ func (r *doctorRig) doctor() (map[string]Check, error) {
 	r.t.Helper()
 	path := r.writeConfig()
 	env := map[string]string{"HOME": r.dir, "XDG_CONFIG_HOME": r.dir, "XDG_DATA_HOME": filepath.Join(r.dir, "share")}
+	if r.passwordEnv != "" {
+		env[r.passwordEnv] = r.password
+	}
 	var out, errOut bytes.Buffer
 	err := run(r.t.Context(), []string{"--config", path, "doctor", "--json"}, func(k string) string { return env[k] },
 		strings.NewReader(""), &out, &errOut)
@@ -141,6 +149,23 @@ func TestDoctorSandboxAllPass(t *testing.T) {
 	t.Logf("doctor:\n%s", out.String())
 	if strings.Contains(out.String(), "FAIL") || strings.Count(out.String(), "PASS") < 14 {
 		t.Errorf("doctor output:\n%s", out.String())
+	}
+}
+
+// TestDoctorPasswordEnvFromTheCommandsEnvironment: password_env is looked up
+// in the environment the command was given, as every other variable is (the
+// config's paths, HOME), not in the process's own.
+func TestDoctorPasswordEnvFromTheCommandsEnvironment(t *testing.T) {
+	r := newDoctorRig(t)
+	r.passwordEnv = "COFFEECHAT_DOCTOR_TEST_PASSWORD"
+	checks, err := r.doctor()
+	if err != nil {
+		t.Errorf("doctor: %v", err)
+	}
+	for _, name := range []string{"smtp login", "imap login"} {
+		if c := checks[name]; c.Result != checkPass {
+			t.Errorf("check %q = %+v, want PASS with the password from the command's environment", name, c)
+		}
 	}
 }
 

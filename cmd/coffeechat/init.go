@@ -60,7 +60,7 @@ func (a *app) initCmd() *cobra.Command {
 			} else {
 				return err
 			}
-			cfg, err := config.Load(path)
+			cfg, err := a.env().Load(path)
 			if err != nil {
 				return withHint(fmt.Errorf("config: %w", err), "fix the file, then run `coffeechat init` again")
 			}
@@ -98,7 +98,7 @@ func (a *app) initCmd() *cobra.Command {
 				return withHint(err, "fix the template, or move it out of "+dir)
 			}
 			// 3. The database.
-			dbPath, err := a.dbPath(cfg)
+			dbPath, err := cfg.DBPath()
 			if err != nil {
 				return err
 			}

@@ -105,23 +105,17 @@ func (a *app) templatesDir(cfgPath string) string {
 	return filepath.Join(filepath.Dir(cfgPath), "templates")
 }
 
-// dbPath is store.path (~ expanded) or $XDG_DATA_HOME/coffeechat/coffeechat.db.
-func (a *app) dbPath(cfg *config.Config) (string, error) {
-	if p := cfg.Store.Path; p != "" {
-		if p == "~" || strings.HasPrefix(p, "~/") {
-			home := a.getenv("HOME")
-			if home == "" {
-				return "", errors.New("store.path starts with ~ but HOME is not set")
-			}
-			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
-		}
-		return p, nil
-	}
-	d, err := a.env().DataDir()
+// existingDB is cfg's database path (store.path or its default), which
+// `coffeechat init` must have created.
+func existingDB(cfg *config.Config) (string, error) {
+	p, err := cfg.DBPath()
 	if err != nil {
-		return "", fmt.Errorf("store.path: %w", err)
+		return "", err
 	}
-	return filepath.Join(d, "coffeechat.db"), nil
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return "", withHint(fmt.Errorf("no database at %s", p), "coffeechat init")
+	}
+	return p, nil
 }
 
 // loadConfig reads the config, with advice when it is missing.
@@ -130,7 +124,7 @@ func (a *app) loadConfig() (*config.Config, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cfg, err := config.Load(path)
+	cfg, err := a.env().Load(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", withHint(fmt.Errorf("no config at %s", path), "coffeechat init --name \"Your Name\" --email you@example.com")
 	}
@@ -153,12 +147,9 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	if err != nil {
 		return nil, nil, withHint(err, "fix the template, or move it out of "+a.templatesDir(path)+" to use the built-in one")
 	}
-	dbPath, err := a.dbPath(cfg)
+	dbPath, err := existingDB(cfg)
 	if err != nil {
 		return nil, nil, err
-	}
-	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, withHint(fmt.Errorf("no database at %s", dbPath), "coffeechat init")
 	}
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"time"
@@ -50,12 +49,9 @@ func (a *app) runDaemon(ctx context.Context) error {
 	// The same error again is logged once, then counted (status.go shows them).
 	folder := daemon.NewErrorFolder(log.Handler(), daemon.FoldOptions{})
 	log = slog.New(folder)
-	dbPath, err := a.dbPath(cfg)
+	dbPath, err := existingDB(cfg)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
-		return withHint(fmt.Errorf("no database at %s", dbPath), "coffeechat init")
 	}
 	lock, err := daemon.Acquire(dbPath)
 	if err != nil {
@@ -103,7 +99,7 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 	if err := cfg.CheckServers(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if p, err := a.dbPath(cfg); err == nil && p != db.Path() {
+	if p, err := cfg.DBPath(); err == nil && p != db.Path() {
 		log.Warn("store.path changed; it takes effect at the next start", "running", db.Path(), "configured", p)
 	}
 	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))

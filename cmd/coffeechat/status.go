@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"strconv"
@@ -126,12 +124,9 @@ func (a *app) status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	dbPath, err := a.dbPath(cfg)
+	dbPath, err := existingDB(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
-		return nil, withHint(fmt.Errorf("no database at %s", dbPath), "coffeechat init")
 	}
 	pid, err := daemon.Holder(dbPath)
 	if err != nil {
