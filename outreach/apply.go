@@ -463,9 +463,7 @@ func (o *Outreach) applyIntroduction(ctx context.Context, tx *store.Tx, d *decis
 	}
 	m.Bcc = FormatAddress(conn.Name, conn.Email())
 	if in.MessageID != "" {
-		m.InReplyTo = in.MessageID
-		refs := append(append([]string(nil), d.msg.References...), in.MessageID)
-		m.References = strings.Join(refs, " ")
+		m.InReplyTo, m.References = replyHeaders(in)
 	}
 	return tx.SaveMessage(ctx, m)
 }

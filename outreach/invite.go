@@ -422,14 +422,6 @@ func threadOf(ctx context.Context, tx *store.Tx, askID int64, in *store.Message)
 	if parent == nil {
 		return "", "", nil
 	}
-	refs := strings.Fields(parent.References)
-	if parent.InReplyTo != "" && !containsFold(refs, parent.InReplyTo) {
-		refs = append(refs, parent.InReplyTo)
-	}
-	refs = append(refs, parent.MessageID)
-	// Keep the thread's root and the newest ids, as mail clients do.
-	if len(refs) > 20 {
-		refs = append(refs[:1], refs[len(refs)-19:]...)
-	}
-	return parent.MessageID, strings.Join(refs, " "), nil
+	inReplyTo, refs := replyHeaders(parent)
+	return inReplyTo, refs, nil
 }

@@ -312,6 +312,7 @@ func replyHeaders(parent *store.Message) (string, string) {
 		refs = append(refs, parent.InReplyTo)
 	}
 	refs = append(refs, parent.MessageID)
+	// Keep the thread's root and the newest ids, as mail clients do.
 	if len(refs) > 20 {
 		refs = append(refs[:1], refs[len(refs)-19:]...)
 	}
