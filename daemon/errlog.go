@@ -241,7 +241,8 @@ func (f *ErrorFolder) Record(ctx context.Context, db *store.DB) error {
 }
 
 // Recorder is the loop that writes noted errors to db and sums up quiet
-// ones every interval (default 2 s), and once more when it stops.
+// ones every interval (default 2 s), and, when it stops, every one still
+// held back.
 func (f *ErrorFolder) Recorder(db *store.DB, interval time.Duration) Loop {
 	if interval <= 0 {
 		interval = 2 * time.Second
@@ -254,7 +255,7 @@ func (f *ErrorFolder) Recorder(db *store.DB, interval time.Duration) Loop {
 			case <-ctx.Done():
 				bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 				defer cancel()
-				f.Flush(bg, false)
+				f.Flush(bg, true) // the last counts held back: nothing later would log them
 				// Written straight to the next handler: folding its own
 				// failure would only hide it.
 				if err := f.Record(bg, db); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -159,13 +159,21 @@ func TestErrorFolderRecorderLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	f := NewErrorFolder(slog.NewTextHandler(&bytes.Buffer{}, nil), FoldOptions{})
+	var buf bytes.Buffer
+	f := NewErrorFolder(slog.NewJSONHandler(&buf, nil), FoldOptions{})
+	// The second is held back (within the minute): the stop sums it up,
+	// or the count would never reach the log.
+	slog.New(f).Error("calsync: write", "err", "permission denied")
 	slog.New(f).Error("calsync: write", "err", "permission denied")
 	done := make(chan error, 1)
 	go func() { done <- f.Recorder(db, time.Hour).Run(ctx) }()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	lines := jsonLines(t, &buf)
+	if len(lines) != 2 || lines[1][FoldedKey] != float64(1) {
+		t.Errorf("log after the stop = %v, want the error, then a summary with %s=1", lines, FoldedKey)
 	}
 	var got []store.DaemonError
 	if err := db.View(context.Background(), func(tx *store.Tx) error {
@@ -174,7 +182,7 @@ func TestErrorFolderRecorderLoop(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Text != "permission denied" {
+	if len(got) != 1 || got[0].Text != "permission denied" || got[0].Count != 2 {
 		t.Fatalf("after the loop stopped: %+v, want the error written on the way out", got)
 	}
 }
