@@ -195,26 +195,16 @@ const InboxSyncedKey = "inbox_synced_at"
 
 // SetInboxSyncedAt records when the inbox watcher last caught up.
 func (tx *Tx) SetInboxSyncedAt(ctx context.Context, at time.Time) error {
-	_, err := tx.exec(ctx, `INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		InboxSyncedKey, FormatTime(at), FormatTime(tx.now))
-	if err != nil {
-		return fmt.Errorf("record inbox sync: %w", err)
-	}
-	return nil
+	return tx.SetDaemonState(ctx, InboxSyncedKey, FormatTime(at))
 }
 
 // InboxSyncedAt returns when the inbox watcher last caught up (zero: never).
 func (tx *Tx) InboxSyncedAt(ctx context.Context) (time.Time, error) {
-	var v sql.NullString
-	err := tx.queryRow(ctx, `SELECT value FROM daemon_state WHERE key = ?`, InboxSyncedKey).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
+	v, _, err := tx.DaemonState(ctx, InboxSyncedKey)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("inbox sync time: %w", err)
+		return time.Time{}, err
 	}
-	return parseTime(v)
+	return parseTime(sql.NullString{String: v, Valid: true})
 }
 
 // Savepoint runs fn inside a SAVEPOINT of tx: when fn fails, what it wrote

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStoredMessageIDs: the batch dedupe finds exactly the stored ids, with
@@ -79,5 +80,31 @@ func TestCheckpointScanTo(t *testing.T) {
 	set(7, 5000, 0)
 	if cp := get(); cp.LastUID != 5000 || cp.ScanTo != 0 {
 		t.Errorf("scan done: %+v, want 5000 and no bound", cp)
+	}
+}
+
+// TestInboxSyncedAt: zero before the first catch-up, then the time recorded
+// last (to the microsecond, as times are stored).
+func TestInboxSyncedAt(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	read := func() time.Time {
+		t.Helper()
+		var at time.Time
+		if err := db.View(ctx, func(tx *Tx) (err error) { at, err = tx.InboxSyncedAt(ctx); return }); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if at := read(); !at.IsZero() {
+		t.Fatalf("InboxSyncedAt before any catch-up = %v, want zero", at)
+	}
+	for _, want := range []time.Time{time.Date(2026, 3, 1, 9, 30, 0, 123456000, time.UTC), time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)} {
+		if err := db.Update(ctx, func(tx *Tx) error { return tx.SetInboxSyncedAt(ctx, want) }); err != nil {
+			t.Fatal(err)
+		}
+		if at := read(); !at.Equal(want) {
+			t.Errorf("InboxSyncedAt = %v, want %v", at, want)
+		}
 	}
 }
