@@ -34,12 +34,11 @@ database. SIGHUP reloads the config; SIGINT or SIGTERM stop it within a few seco
 // buildLoops under daemon.Daemon until ctx ends.
 func (a *app) runDaemon(ctx context.Context) error {
 	began := time.Now()
-	cfg, _, err := a.loadConfig()
+	cfg, path, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
 	if err := cfg.CheckServers(); err != nil {
-		path, _ := a.cfgPath()
 		return withHint(fmt.Errorf("config: %w", err), serverSettingsFix(cfg, err, path)+", then `coffeechat doctor`")
 	}
 	log, err := config.NewLogger(a.stderr, cfg.Log)
@@ -74,10 +73,22 @@ func (a *app) runDaemon(ctx context.Context) error {
 
 	log.Info("coffeechat run", "pid", os.Getpid(), "db", dbPath, "account", cfg.Account.Email)
 	ready := make(chan struct{})
+	first := cfg // the config read above serves the first Build; a reload reads the file again
 	d := &daemon.Daemon{
 		Log: log,
 		Build: func(ctx context.Context) ([]daemon.Loop, error) {
-			loops, err := a.buildLoops(ctx, db, log)
+			c, p := first, path
+			first = nil
+			if c == nil {
+				var err error
+				if c, p, err = a.loadConfig(); err != nil {
+					return nil, err
+				}
+				if err := c.CheckServers(); err != nil {
+					return nil, fmt.Errorf("config: %w", err)
+				}
+			}
+			loops, err := a.buildLoops(ctx, db, log, c, p)
 			return append(loops, folder.Recorder(db, 0)), err
 		},
 		Ready: ready,
@@ -88,17 +99,10 @@ func (a *app) runDaemon(ctx context.Context) error {
 	return err
 }
 
-// buildLoops makes every loop of the daemon from a freshly loaded config (at
-// start and on each reload). The list below is the whole daemon: each part
-// adds its loop here.
-func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([]daemon.Loop, error) {
-	cfg, path, err := a.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.CheckServers(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
+// buildLoops makes every loop of the daemon from the config at path (at start
+// and on each reload). The list below is the whole daemon: each part adds its
+// loop here.
+func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger, cfg *config.Config, path string) ([]daemon.Loop, error) {
 	if p, err := cfg.DBPath(); err == nil && p != db.Path() {
 		log.Warn("store.path changed; it takes effect at the next start", "running", db.Path(), "configured", p)
 	}
@@ -121,7 +125,6 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger) ([
 		calsync,
 		daemon.NewWatch(o, log.With("loop", "inbox")),
 		&daemon.Scheduler{O: o, Log: log.With("loop", "scheduler")},
-		// The inbox watcher, the scheduler and the calendar sync join here.
 	}
 	return loops, nil
 }

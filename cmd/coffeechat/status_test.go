@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,4 +144,35 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil || bytes.Contains(out, []byte("coffeechat.service")) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// TestRunWarnsOnceAtStart: the daemon reads its config once at start, so a
+// warning about it is printed once, and again on each reload (which reads
+// the file afresh).
+func TestRunWarnsOnceAtStart(t *testing.T) {
+	r := newDaemonRig(t, nil)
+	conf, err := os.ReadFile(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A literal password in a file others can read: one warning per server.
+	conf = bytes.ReplaceAll(conf, []byte(`password_env = "COFFEECHAT_TEST_PASSWORD"`), []byte(fmt.Sprintf("password = %q", runPass)))
+	if err := os.WriteFile(r.cfg, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(r.cfg, 0o644); err != nil { // umask-proof
+		t.Fatal(err)
+	}
+	cmd, buf := r.start()
+	_, next := waitLog(t, buf, "ready", 0)
+	if n := strings.Count(buf.String(), "Warning: "); n != 2 {
+		t.Errorf("%d warnings at start, want 2 (smtp.password and imap.password, once each):\n%s", n, buf.String())
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, buf, "daemon running", next)
+	if n := strings.Count(buf.String(), "Warning: "); n != 4 {
+		t.Errorf("%d warnings after a reload, want 4:\n%s", n, buf.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitExit(t, cmd, 5*time.Second)
 }
