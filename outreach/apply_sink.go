@@ -120,7 +120,7 @@ func (s *InboxSink) prepared(ctx context.Context, mailbox string, cp inbox.Check
 
 // loadIndex reads the candidate index.
 func (s *InboxSink) loadIndex(ctx context.Context) error {
-	idx := &candidateIndex{own: strings.ToLower(strings.TrimSpace(s.o.Cfg.Account.Email)), connectors: map[string]bool{}}
+	idx := &candidateIndex{own: strings.ToLower(strings.TrimSpace(s.o.Cfg.Account.Email))}
 	err := s.o.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if idx.sent, err = tx.OutgoingMessageIDs(ctx); err != nil {
@@ -129,24 +129,8 @@ func (s *InboxSink) loadIndex(ctx context.Context) error {
 		if idx.counterparts, err = tx.CounterpartAddresses(ctx); err != nil {
 			return err
 		}
-		intros, err := tx.Asks(ctx, store.AskFilter{Kind: store.KindIntro, OpenOnly: true})
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for _, a := range intros {
-			ids = append(ids, a.ConnectorID)
-		}
-		people, err := tx.ContactsByID(ctx, ids)
-		if err != nil {
-			return err
-		}
-		for _, c := range people {
-			for _, e := range c.Emails {
-				idx.connectors[e] = true
-			}
-		}
-		return nil
+		idx.connectors, err = tx.ConnectorAddresses(ctx)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("load inbox index: %w", err)

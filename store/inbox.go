@@ -113,42 +113,23 @@ func (tx *Tx) OutgoingByMessageID(ctx context.Context, msgID string) (*Message, 
 // has left or may have left (not drafts, approved or rejected ones): what a
 // reply can refer to.
 func (tx *Tx) OutgoingMessageIDs(ctx context.Context) (map[string]bool, error) {
-	rows, err := tx.query(ctx, `SELECT message_id FROM messages WHERE direction = 'out' AND message_id IS NOT NULL
-		AND state IN ('sending', 'sent', 'uncertain', 'failed', 'stale')`)
-	if err != nil {
-		return nil, fmt.Errorf("outgoing message ids: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
+	return querySet(ctx, tx, "outgoing message ids", `SELECT message_id FROM messages WHERE direction = 'out'
+		AND message_id IS NOT NULL AND state IN ('sending', 'sent', 'uncertain', 'failed', 'stale')`)
 }
 
 // CounterpartAddresses returns every address of the connectors and targets
 // of open asks, lower-case: the people whose mail may be a reply.
 func (tx *Tx) CounterpartAddresses(ctx context.Context) (map[string]bool, error) {
-	rows, err := tx.query(ctx, `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
+	return querySet(ctx, tx, "counterpart addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
 		ON e.contact_id = a.connector_id OR e.contact_id = a.target_id
 		WHERE a.state IN `+openStatesSQL)
-	if err != nil {
-		return nil, fmt.Errorf("counterpart addresses: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, err
-		}
-		out[e] = true
-	}
-	return out, rows.Err()
+}
+
+// ConnectorAddresses returns every address of the connectors of open intro
+// asks, lower-case: the people whose mail may be an introduction.
+func (tx *Tx) ConnectorAddresses(ctx context.Context) (map[string]bool, error) {
+	return querySet(ctx, tx, "connector addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
+		ON e.contact_id = a.connector_id WHERE a.kind = 'intro' AND a.state IN `+openStatesSQL)
 }
 
 // AsksOfAddress returns the asks (any state) whose connector or target owns
@@ -161,20 +142,8 @@ func (tx *Tx) AsksOfAddress(ctx context.Context, address string) ([]*Ask, error)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT `+askCols+` FROM asks WHERE connector_id = ?1 OR target_id = ?1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("asks of %s: %w", address, err)
-	}
-	defer rows.Close()
-	var out []*Ask
-	for rows.Next() {
-		a, err := scanAsk(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, tx, "asks of "+address, scanAsk,
+		`SELECT `+askCols+` FROM asks WHERE connector_id = ?1 OR target_id = ?1 ORDER BY id`, id)
 }
 
 // OldestOpenSend returns the first send of the oldest open ask that has sent

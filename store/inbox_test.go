@@ -108,3 +108,50 @@ func TestInboxSyncedAt(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectorAddresses: every address of the connector of an open intro
+// ask, lower-case; not the connector of a closed one, nor anyone of an
+// interview ask.
+func TestConnectorAddresses(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx *Tx) error {
+		people := map[string]*Contact{}
+		for name, emails := range map[string][]string{
+			"dad": {"Dad@Example.com", "dad@work.example"}, "old": {"old@example.com"},
+			"jane": {"jane@example.com"}, "tom": {"tom@example.com"},
+		} {
+			c := &Contact{Name: name, Emails: emails}
+			if err := tx.InsertContact(ctx, c); err != nil {
+				return err
+			}
+			people[name] = c
+		}
+		for _, a := range []*Ask{
+			{Kind: KindIntro, ConnectorID: people["dad"].ID, LookingFor: "sports marketing", State: AskWaiting},
+			{Kind: KindIntro, ConnectorID: people["old"].ID, LookingFor: "finance", State: AskClosed},
+			{Kind: KindInterview, ConnectorID: people["tom"].ID, TargetID: people["jane"].ID, State: AskWaiting},
+		} {
+			if err := tx.InsertAsk(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx *Tx) error {
+		got, err := tx.ConnectorAddresses(ctx)
+		if err != nil {
+			return err
+		}
+		if len(got) != 2 || !got["dad@example.com"] || !got["dad@work.example"] {
+			t.Errorf("ConnectorAddresses = %v, want dad's two addresses", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -238,6 +238,19 @@ func queryRows[T any](ctx context.Context, tx *Tx, what string, scan func(scanne
 	return out, rows.Err()
 }
 
+// querySet runs q, a query of one text column, and returns its values as a set.
+func querySet(ctx context.Context, tx *Tx, what string, q string, args ...any) (map[string]bool, error) {
+	vs, err := queryRows(ctx, tx, what, scanOne[string], q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		out[v] = true
+	}
+	return out, nil
+}
+
 // scanOne reads a row of one column.
 func scanOne[T any](s scanner) (T, error) {
 	var v T
