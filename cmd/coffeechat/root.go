@@ -143,10 +143,6 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))
-	if err != nil {
-		return nil, nil, withHint(err, "fix the template, or move it out of "+a.templatesDir(path)+" to use the built-in one")
-	}
 	dbPath, err := existingDB(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -161,12 +157,28 @@ func (a *app) open(ctx context.Context) (*outreach.Outreach, func(), error) {
 	}
 	// Commands talk to the user on stdout; only warnings and errors go to the log.
 	logger = slog.New(levelFilter{logger.Handler(), slog.LevelWarn})
-	o := outreach.New(db, cfg, tmpl, logger)
-	db.Now, o.Now = a.clock(), a.clock()
+	db.Now = a.clock()
+	o, err := a.newOutreach(db, cfg, path, logger)
+	if err != nil {
+		db.Close()
+		return nil, nil, withHint(err, "fix the template, or move it out of "+a.templatesDir(path)+" to use the built-in one")
+	}
+	return o, func() { db.Close() }, nil
+}
+
+// newOutreach is the Outreach of the config at path over db, with the
+// templates beside the config, this run's clock and every review action.
+func (a *app) newOutreach(db *store.DB, cfg *config.Config, path string, log *slog.Logger) (*outreach.Outreach, error) {
+	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))
+	if err != nil {
+		return nil, err
+	}
+	o := outreach.New(db, cfg, tmpl, log)
+	o.Now = a.clock()
 	o.RegisterSendReviews()
 	o.RegisterCalendarReviews()
 	o.RegisterScheduleReviews()
-	return o, func() { db.Close() }, nil
+	return o, nil
 }
 
 // levelFilter drops records below min.

@@ -106,15 +106,10 @@ func (a *app) buildLoops(ctx context.Context, db *store.DB, log *slog.Logger, cf
 	if p, err := cfg.DBPath(); err == nil && p != db.Path() {
 		log.Warn("store.path changed; it takes effect at the next start", "running", db.Path(), "configured", p)
 	}
-	tmpl, err := outreach.LoadTemplates(a.templatesDir(path))
+	o, err := a.newOutreach(db, cfg, path, log)
 	if err != nil {
 		return nil, err
 	}
-	o := outreach.New(db, cfg, tmpl, log)
-	o.Now = a.clock()
-	o.RegisterSendReviews()
-	o.RegisterCalendarReviews()
-	o.RegisterScheduleReviews()
 	calsync, err := daemon.NewCalSync(ctx, o, log.With("loop", "calsync"))
 	if err != nil {
 		return nil, err
