@@ -3,14 +3,12 @@ package inbox
 import (
 	"bufio"
 	"bytes"
-	"mime"
 	"net/mail"
 	"net/textproto"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-message/charset"
 )
 
 // HeaderFields are the fields the watcher fetches for every new message
@@ -52,30 +50,27 @@ type Fetched struct {
 // Get returns the first value of a header field in Raw (any field, not only
 // the parsed ones), unfolded and with RFC 2047 words decoded.
 func (h *Headers) Get(name string) string {
-	hdr := hdrBlock(h.Raw)
-	return hdrDecodeWords(strings.TrimSpace(hdr.Get(name)))
+	return decodeHeader(hdrBlock(h.Raw).Get(name))
 }
 
 // ParseHeaders reads a header block (as fetched with HEADER.FIELDS, or the
 // start of a whole message). It never fails: what does not parse stays empty.
+// Ids, addresses, subject and date are read as Read reads them, so that the
+// watcher's choice of candidates sees what the reading of the whole message
+// will see.
 func ParseHeaders(uid imap.UID, raw []byte) *Headers {
 	hdr := hdrBlock(raw)
 	h := &Headers{UID: uid, Raw: raw}
-	h.MessageID = hdrFirstID(hdr.Get("Message-Id"))
-	h.InReplyTo = hdrFirstID(hdr.Get("In-Reply-To"))
+	h.MessageID = firstID(hdr.Get("Message-Id"))
+	h.InReplyTo = firstID(hdr.Get("In-Reply-To"))
 	h.References = MessageIDs(strings.Join(hdr.Values("References"), " "))
-	parser := &mail.AddressParser{WordDecoder: hdrWordDecoder}
-	if v := hdr.Get("From"); v != "" {
-		if list, err := parser.ParseList(v); err == nil && len(list) > 0 {
-			h.From = list[0]
-		}
+	if from := parseAddresses(hdr.Get("From")); len(from) > 0 {
+		h.From = &from[0]
 	}
-	h.To = hdrParseAddrs(parser, hdr.Values("To"))
-	h.Cc = hdrParseAddrs(parser, hdr.Values("Cc"))
-	h.Subject = hdrDecodeWords(strings.TrimSpace(hdr.Get("Subject")))
-	if d, err := mail.ParseDate(strings.TrimSpace(hdr.Get("Date"))); err == nil {
-		h.Date = d
-	}
+	h.To = addrPtrs(parseAddresses(strings.Join(hdr.Values("To"), ", ")))
+	h.Cc = addrPtrs(parseAddresses(strings.Join(hdr.Values("Cc"), ", ")))
+	h.Subject = decodeHeader(hdr.Get("Subject"))
+	h.Date = parseDate(hdr.Get("Date"))
 	h.ContentType = strings.TrimSpace(hdr.Get("Content-Type"))
 	h.AutoSubmitted = strings.TrimSpace(hdr.Get("Auto-Submitted"))
 	h.Precedence = strings.TrimSpace(hdr.Get("Precedence"))
@@ -99,7 +94,9 @@ func MessageIDs(v string) []string {
 		if j < 0 {
 			break
 		}
-		if id := strings.TrimSpace(rest[i+1 : i+j]); id != "" && !strings.ContainsAny(id, " \t") {
+		id := rest[i+1 : i+j]
+		id = id[strings.LastIndexByte(id, '<')+1:] // "<<a@x>>": the innermost
+		if id != "" && !strings.ContainsAny(id, " \t\r\n") {
 			ids = append(ids, id)
 		}
 		rest = rest[i+j+1:]
@@ -114,35 +111,17 @@ func MessageIDs(v string) []string {
 	return ids
 }
 
-func hdrFirstID(v string) string {
+func firstID(v string) string {
 	if ids := MessageIDs(v); len(ids) > 0 {
 		return ids[0]
 	}
 	return ""
 }
 
-var hdrWordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
-
-func hdrDecodeWords(s string) string {
-	if out, err := hdrWordDecoder.DecodeHeader(s); err == nil {
-		return out
-	}
-	return s
-}
-
-func hdrParseAddrs(p *mail.AddressParser, values []string) []*mail.Address {
+func addrPtrs(as []mail.Address) []*mail.Address {
 	var out []*mail.Address
-	for _, v := range values {
-		if list, err := p.ParseList(v); err == nil {
-			out = append(out, list...)
-			continue
-		}
-		// One bad address must not hide the others: parse them one by one.
-		for _, part := range strings.Split(v, ",") {
-			if a, err := p.Parse(strings.TrimSpace(part)); err == nil {
-				out = append(out, a)
-			}
-		}
+	for i := range as {
+		out = append(out, &as[i])
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"net/mail"
 	"reflect"
 	"testing"
 	"time"
@@ -69,9 +70,49 @@ func TestMessageIDs(t *testing.T) {
 		"<a@x> (comment)":      {"a@x"},
 		"":                     nil,
 		"<with space@x> <c@z>": {"c@z"},
+		"<<a@x>>":              {"a@x"},
 	} {
 		if got := MessageIDs(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("MessageIDs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestParseHeadersAsRead: the watcher picks candidates by ParseHeaders, the
+// workflow matches them by Read; both must read a header block the same way,
+// or an unthreaded reply whose From only the lenient reading understands is
+// never even read.
+func TestParseHeadersAsRead(t *testing.T) {
+	for _, hdr := range []string{
+		"From: Jane Doe <jane@x.test>;\r\n",
+		"From: Müller, Hans <hans@x.test>\r\n",
+		"From: \"Hans\" <hans@x.test>, bad@\r\nTo: a@x.test, <<@>>, b@x.test\r\n",
+		"From: jane@x.test (Jane Doe)\r\nDate: Tue, 3 Nov 2026 08:15:00\r\n",
+		"From: j@x.test\r\nMessage-ID: <<m1@x.test>>\r\nIn-Reply-To: r1@x.test\r\nReferences: <a@x.test>,<b@x.test>\r\n",
+		"From: j@x.test\r\nSubject: =?UTF-8?Q?Re:_caf=C3=A9?=  \r\n",
+	} {
+		raw := []byte(hdr + "\r\nHello.\r\n")
+		h := ParseHeaders(1, raw)
+		m, err := Read(raw, ReadOptions{})
+		if err != nil {
+			t.Fatalf("Read(%q): %v", hdr, err)
+		}
+		var from mail.Address
+		if h.From != nil {
+			from = *h.From
+		}
+		var to []mail.Address
+		for _, a := range h.To {
+			to = append(to, *a)
+		}
+		if from != m.From || !reflect.DeepEqual(to, m.To) || h.MessageID != m.MessageID || h.InReplyTo != m.InReplyTo ||
+			!reflect.DeepEqual(h.References, m.References) || h.Subject != m.Subject || !h.Date.Equal(m.Date) {
+			t.Errorf("%q:\nParseHeaders: from %v to %v ids %q %q %q subject %q date %v\nRead:         from %v to %v ids %q %q %q subject %q date %v",
+				hdr, from, to, h.MessageID, h.InReplyTo, h.References, h.Subject, h.Date,
+				m.From, m.To, m.MessageID, m.InReplyTo, m.References, m.Subject, m.Date)
+		}
+		if from.Address == "" {
+			t.Errorf("%q: no From address", hdr)
 		}
 	}
 }

@@ -279,7 +279,7 @@ func decodeHeader(v string) string {
 func (m *Message) readHeaderFields(h textproto.Header) {
 	m.MessageID = firstID(h.Get("Message-Id"))
 	m.InReplyTo = firstID(h.Get("In-Reply-To"))
-	m.References = msgIDs(strings.Join(h.Values("References"), " "))
+	m.References = MessageIDs(strings.Join(h.Values("References"), " "))
 	if from := parseAddresses(h.Get("From")); len(from) > 0 {
 		m.From = from[0]
 	}
@@ -290,32 +290,6 @@ func (m *Message) readHeaderFields(h textproto.Header) {
 	m.Cc = parseAddresses(strings.Join(h.Values("Cc"), ", "))
 	m.Subject = decodeHeader(h.Get("Subject"))
 	m.Date = parseDate(h.Get("Date"))
-}
-
-var msgIDRe = regexp.MustCompile(`<([^<>\s]+)>`)
-
-// msgIDs returns the ids in a References-like field, without <>.
-func msgIDs(v string) []string {
-	var ids []string
-	for _, sm := range msgIDRe.FindAllStringSubmatch(v, -1) {
-		ids = append(ids, sm[1])
-	}
-	if len(ids) == 0 {
-		for _, f := range strings.Fields(v) {
-			if strings.Contains(f, "@") {
-				ids = append(ids, strings.Trim(f, "<>,;"))
-			}
-		}
-	}
-	return ids
-}
-
-func firstID(v string) string {
-	ids := msgIDs(v)
-	if len(ids) == 0 {
-		return ""
-	}
-	return ids[0]
 }
 
 var addrParser = &mail.AddressParser{WordDecoder: wordDecoder}
