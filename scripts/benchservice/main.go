@@ -24,7 +24,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -243,8 +243,10 @@ func run(ctx context.Context, bin string, nAsks, runs int, idle time.Duration) e
 		}
 		d.stop()
 	}
+	med, lo, hi := spread(outside)
+	inMed, _, _ := spread(inside)
 	fmt.Printf("start-up to ready, %d asks (target < 200ms): exec→ready line median %v (min %v, max %v); the daemon's own figure median %v\n",
-		nAsks, median(outside), minD(outside), maxD(outside), median(inside))
+		nAsks, med, lo, hi, inMed)
 
 	// Idle RSS after a demo-like story.
 	s, err := newRig(ctx, bin)
@@ -367,27 +369,13 @@ func indent(s string) string {
 	return b.String()
 }
 
-func median(ds []time.Duration) time.Duration {
+// spread is the median, the least and the greatest of ds, rounded to 0.1 ms.
+func spread(ds []time.Duration) (med, lo, hi time.Duration) {
 	if len(ds) == 0 {
-		return 0
+		return 0, 0, 0
 	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2].Round(time.Millisecond / 10)
-}
-
-func minD(ds []time.Duration) time.Duration {
-	m := ds[0]
-	for _, d := range ds {
-		m = min(m, d)
-	}
-	return m.Round(time.Millisecond / 10)
-}
-
-func maxD(ds []time.Duration) time.Duration {
-	m := ds[0]
-	for _, d := range ds {
-		m = max(m, d)
-	}
-	return m.Round(time.Millisecond / 10)
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond / 10) }
+	return r(s[len(s)/2]), r(s[0]), r(s[len(s)-1])
 }
