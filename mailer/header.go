@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"strings"
+
+	"github.com/emersion/go-message/charset"
 )
 
 // ErrHeaderBreak is returned for a value that would break out of a header line.
@@ -20,8 +23,8 @@ func CheckHeader(field, value string) error {
 		return fmt.Errorf("%s %q: %w at byte %d", field, clip(value), ErrHeaderBreak, i)
 	}
 	if strings.Contains(value, "=?") {
-		dec := new(mime2047Decoder)
-		if d, err := dec.decode(value); err == nil && strings.IndexFunc(d, isBreak) >= 0 {
+		dec := mime.WordDecoder{CharsetReader: charset.Reader} // any charset go-message knows
+		if d, err := dec.DecodeHeader(value); err == nil && strings.IndexFunc(d, isBreak) >= 0 {
 			return fmt.Errorf("%s %q: %w (inside an encoded word)", field, clip(value), ErrHeaderBreak)
 		}
 	}
