@@ -106,7 +106,15 @@ func BenchmarkQueue10k(b *testing.B) {
 
 // BenchmarkNextFollowup10k: `status` asks for the next follow-up among
 // 10,000 waiting asks, each with its request sent.
-func BenchmarkNextFollowup10k(b *testing.B) {
+func BenchmarkNextFollowup10k(b *testing.B) { benchNextFollowup(b, 0) }
+
+// BenchmarkNextFollowupPending10k: the same after a pass drafted follow-ups
+// for the 9,000 oldest, none approved yet.
+func BenchmarkNextFollowupPending10k(b *testing.B) { benchNextFollowup(b, 9000) }
+
+// benchNextFollowup times NextFollowup among 10,000 waiting asks, the
+// pending oldest of them with a follow-up draft.
+func benchNextFollowup(b *testing.B, pending int) {
 	o := benchOutreach(b)
 	ctx := context.Background()
 	sent := time.Now().Add(-48 * time.Hour)
@@ -126,17 +134,26 @@ func BenchmarkNextFollowup10k(b *testing.B) {
 			if err := tx.InsertMessage(ctx, m); err != nil {
 				return err
 			}
+			if i < pending {
+				f := &store.Message{AskID: a.ID, Direction: store.Out, Purpose: store.PurposeFollowup, State: store.MsgDraft,
+					MessageID: fmt.Sprintf("cc.f%d@example.com", i), From: "Sam Rivera <sam@example.com>", To: c.Email(),
+					Subject: "Re: Could I ask you for 20 minutes of advice?"}
+				if err := tx.InsertMessage(ctx, f); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	want := int64(pending + 1)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		at, id, _, err := o.NextFollowup(ctx)
-		if err != nil || at.IsZero() || id != 1 {
-			b.Fatalf("NextFollowup = %v ask %d, %v; want the first ask", at, id, err)
+		if err != nil || at.IsZero() || id != want {
+			b.Fatalf("NextFollowup = %v ask %d, %v; want ask %d", at, id, err, want)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")

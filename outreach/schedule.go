@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -148,6 +149,10 @@ type followState struct {
 	lastSent *store.Message
 }
 
+// followupPendingStates are the states of a follow-up that is still in the
+// queue (followState.pending).
+var followupPendingStates = []string{store.MsgDraft, store.MsgApproved, store.MsgSending}
+
 func (o *Outreach) followStateTx(ctx context.Context, tx *store.Tx, a *store.Ask) (followState, error) {
 	var fs followState
 	steps, err := tx.Steps(ctx, a.ID)
@@ -166,7 +171,7 @@ func (o *Outreach) followStateTx(ctx context.Context, tx *store.Tx, a *store.Ask
 	for _, m := range ms {
 		switch {
 		case m.Direction == store.Out && m.Purpose == store.PurposeFollowup:
-			if m.State == store.MsgDraft || m.State == store.MsgApproved || m.State == store.MsgSending {
+			if slices.Contains(followupPendingStates, m.State) {
 				fs.pending = true
 			}
 			if m.CreatedAt.After(fs.lastStep) {
@@ -521,10 +526,20 @@ func (o *Outreach) NextFollowup(ctx context.Context) (at time.Time, askID int64,
 		// that order, the look ends at the first ask that cannot beat the
 		// earliest found (status stays quick with thousands waiting).
 		sort.SliceStable(asks, func(i, j int) bool { return asks[i].LastSentAt.Before(asks[j].LastSentAt) })
+		// An ask with a follow-up still in the queue has nothing due (one
+		// query for all, not one look per ask: after a pass, the oldest
+		// asks are those with their follow-up drafted).
+		pending, err := tx.AsksWithOutgoing(ctx, store.PurposeFollowup, followupPendingStates)
+		if err != nil {
+			return err
+		}
 		after := o.Cfg.FollowupAfter()
 		for _, a := range asks {
 			if !at.IsZero() && !a.LastSentAt.Add(after).Before(at) {
 				break
+			}
+			if pending[a.ID] {
+				continue
 			}
 			fs, err := o.followStateTx(ctx, tx, a)
 			if err != nil {

@@ -583,4 +583,15 @@ func TestNextFollowup(t *testing.T) {
 	if err != nil || id == a.ID || id == c.ID || !at.Equal(c.LastSentAt.Add(6*day)) {
 		t.Fatalf("NextFollowup = %v, ask %d, %v; want Bob's, a day before Carol's (%v)", at, id, err, c.LastSentAt.Add(6*day))
 	}
+	// Bob's follow-up is drafted and waits for approval: nothing more is
+	// due for him, so Carol's comes next.
+	bob := id
+	e.at(c.LastSentAt.Add(6*day + time.Hour))
+	if res, err := e.o.SchedulePass(e.ctx); err != nil || res.Followups != 1 {
+		t.Fatalf("pass = %+v, %v; want Bob's follow-up", res, err)
+	}
+	at, id, followup, err = e.o.NextFollowup(e.ctx)
+	if err != nil || id != c.ID || !followup || !at.Equal(c.LastSentAt.Add(7*day)) {
+		t.Fatalf("NextFollowup = %v, ask %d, followup %v, %v; want Carol's (%v), not Bob's (ask %d, drafted)", at, id, followup, err, c.LastSentAt.Add(7*day), bob)
+	}
 }

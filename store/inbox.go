@@ -113,14 +113,14 @@ func (tx *Tx) OutgoingByMessageID(ctx context.Context, msgID string) (*Message, 
 // has left or may have left (not drafts, approved or rejected ones): what a
 // reply can refer to.
 func (tx *Tx) OutgoingMessageIDs(ctx context.Context) (map[string]bool, error) {
-	return querySet(ctx, tx, "outgoing message ids", `SELECT message_id FROM messages WHERE direction = 'out'
+	return querySet[string](ctx, tx, "outgoing message ids", `SELECT message_id FROM messages WHERE direction = 'out'
 		AND message_id IS NOT NULL AND state IN ('sending', 'sent', 'uncertain', 'failed', 'stale')`)
 }
 
 // CounterpartAddresses returns every address of the connectors and targets
 // of open asks, lower-case: the people whose mail may be a reply.
 func (tx *Tx) CounterpartAddresses(ctx context.Context) (map[string]bool, error) {
-	return querySet(ctx, tx, "counterpart addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
+	return querySet[string](ctx, tx, "counterpart addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
 		ON e.contact_id = a.connector_id OR e.contact_id = a.target_id
 		WHERE a.state IN `+openStatesSQL)
 }
@@ -128,7 +128,7 @@ func (tx *Tx) CounterpartAddresses(ctx context.Context) (map[string]bool, error)
 // ConnectorAddresses returns every address of the connectors of open intro
 // asks, lower-case: the people whose mail may be an introduction.
 func (tx *Tx) ConnectorAddresses(ctx context.Context) (map[string]bool, error) {
-	return querySet(ctx, tx, "connector addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
+	return querySet[string](ctx, tx, "connector addresses", `SELECT DISTINCT e.email FROM contact_emails e JOIN asks a
 		ON e.contact_id = a.connector_id WHERE a.kind = 'intro' AND a.state IN `+openStatesSQL)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -49,6 +50,20 @@ func (tx *Tx) ScheduleCandidates(ctx context.Context, sentBy, endedBy time.Time)
 		SELECT a.id FROM asks a JOIN interviews i ON i.ask_id = a.id
 		WHERE a.state IN ('scheduled', 'agreed') AND i.status NOT IN ('declined', 'cancelled') AND i.end_at <= ?
 		ORDER BY 1`, FormatTime(sentBy), FormatTime(endedBy))
+}
+
+// AsksWithOutgoing returns the ids of the asks that have an outgoing message
+// of purpose in one of states.
+func (tx *Tx) AsksWithOutgoing(ctx context.Context, purpose string, states []string) (map[int64]bool, error) {
+	if len(states) == 0 {
+		return map[int64]bool{}, nil
+	}
+	args := []any{purpose}
+	for _, s := range states {
+		args = append(args, s)
+	}
+	return querySet[int64](ctx, tx, "asks with outgoing "+purpose, `SELECT DISTINCT ask_id FROM messages
+		WHERE direction = 'out' AND ask_id IS NOT NULL AND purpose = ? AND state IN (?`+strings.Repeat(", ?", len(states)-1)+`)`, args...)
 }
 
 // UnsentWithAsk lists outgoing drafts and approved messages that belong to

@@ -238,13 +238,13 @@ func queryRows[T any](ctx context.Context, tx *Tx, what string, scan func(scanne
 	return out, rows.Err()
 }
 
-// querySet runs q, a query of one text column, and returns its values as a set.
-func querySet(ctx context.Context, tx *Tx, what string, q string, args ...any) (map[string]bool, error) {
-	vs, err := queryRows(ctx, tx, what, scanOne[string], q, args...)
+// querySet runs q, a query of one column, and returns its values as a set.
+func querySet[T comparable](ctx context.Context, tx *Tx, what string, q string, args ...any) (map[T]bool, error) {
+	vs, err := queryRows(ctx, tx, what, scanOne[T], q, args...)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]bool, len(vs))
+	out := make(map[T]bool, len(vs))
 	for _, v := range vs {
 		out[v] = true
 	}
