@@ -128,6 +128,7 @@ func addrPtrs(as []mail.Address) []*mail.Address {
 
 // hdrBlock parses a header block leniently: a line that is not a
 // field and does not continue one is skipped rather than ending the block.
+// Field names are taken as Read's parseHeaderBlock takes them.
 func hdrBlock(raw []byte) textproto.MIMEHeader {
 	hdr := make(textproto.MIMEHeader)
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -155,10 +156,14 @@ func hdrBlock(raw []byte) textproto.MIMEHeader {
 		}
 		flush()
 		i := strings.IndexByte(line, ':')
-		if i <= 0 || strings.ContainsAny(line[:i], " \t") {
+		if i <= 0 {
 			continue
 		}
-		key = textproto.CanonicalMIMEHeaderKey(line[:i])
+		name := strings.TrimRight(line[:i], " \t") // "Subject : x", as Read takes it
+		if !validFieldName([]byte(name)) {
+			continue
+		}
+		key = textproto.CanonicalMIMEHeaderKey(name)
 		val.WriteString(strings.TrimSpace(line[i+1:]))
 	}
 	flush()

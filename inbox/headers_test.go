@@ -85,6 +85,7 @@ func TestMessageIDs(t *testing.T) {
 func TestParseHeadersAsRead(t *testing.T) {
 	for _, hdr := range []string{
 		"From: Jane Doe <jane@x.test>;\r\n",
+		"Subject\t: Re: coffee\r\nFrom : Jane Doe <jane@x.test>\r\n",
 		"From: Müller, Hans <hans@x.test>\r\n",
 		"From: \"Hans\" <hans@x.test>, bad@\r\nTo: a@x.test, <<@>>, b@x.test\r\n",
 		"From: jane@x.test (Jane Doe)\r\nDate: Tue, 3 Nov 2026 08:15:00\r\n",
