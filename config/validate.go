@@ -143,7 +143,7 @@ func (s Server) validate() error {
 	switch s.TLS {
 	case TLSImplicit, TLSStartTLS:
 	case TLSNone:
-		if s.Host != "" && !isLoopback(s.Host) {
+		if s.Host != "" && !IsLoopback(s.Host) {
 			return invalid(s.key("tls"), s.TLS, "none is only allowed for a loopback host (localhost, 127.0.0.1, ::1), not %s", s.Host)
 		}
 	default:
@@ -161,7 +161,7 @@ func (s Server) validate() error {
 		if strings.TrimSpace(s.TokenCmd) == "" {
 			return invalid(s.key("token_cmd"), s.TokenCmd, "required when %s = %q", s.key("auth"), AuthXOAuth2)
 		}
-		if s.Username == "" && !isLoopback(s.Host) {
+		if s.Username == "" && !IsLoopback(s.Host) {
 			return invalid(s.key("username"), s.Username, "required when %s = %q", s.key("auth"), AuthXOAuth2)
 		}
 		return nil
@@ -178,11 +178,14 @@ func (s Server) validate() error {
 }
 
 // isLoopback reports a host that cannot leave the machine.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host names this machine: localhost (and
+// *.localhost, RFC 6761) or a loopback address, bracketed or not. Only
+// there may mail go without TLS or a login.
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
+	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
 }
 
@@ -257,7 +260,7 @@ func (c *Config) validateCalendar() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return invalid("calendar.caldav_url", cal.CalDAVURL, "must be an http(s) URL")
 		}
-		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 			return invalid("calendar.caldav_url", cal.CalDAVURL, "must use https unless the host is loopback")
 		}
 	}
@@ -278,7 +281,7 @@ func (c *Config) CheckServers() error {
 		if s.Host == "" {
 			return invalid(s.key("host"), s.Host, "required: your provider's %s server, e.g. %s.example.com", strings.ToUpper(s.section), s.section)
 		}
-		if s.Username == "" && !isLoopback(s.Host) {
+		if s.Username == "" && !IsLoopback(s.Host) {
 			return invalid(s.key("username"), s.Username, "required: usually your email address")
 		}
 		if _, err := s.TLSConfig(); err != nil {

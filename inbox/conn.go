@@ -69,7 +69,7 @@ func dial(ctx context.Context, cfg config.IMAP, log *slog.Logger, timeout time.D
 	if mode == "" {
 		mode = config.TLSImplicit
 	}
-	if mode == config.TLSNone && !isLoopback(cfg.Host) {
+	if mode == config.TLSNone && !config.IsLoopback(cfg.Host) {
 		return nil, fmt.Errorf("%s: imap.tls = \"none\" is allowed only for a loopback host; use \"implicit\" or \"starttls\"", account)
 	}
 	secret, err := cfg.Secret(ctx)
@@ -481,14 +481,6 @@ func mailboxName(cfg config.IMAP) string {
 		return "INBOX"
 	}
 	return cfg.Mailbox
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // xoauth2 is the XOAUTH2 SASL mechanism (Gmail, Outlook): the bearer token in

@@ -141,11 +141,3 @@ func TestWatchdogClosesStalledCommand(t *testing.T) {
 		t.Error("AppendSent on a closed connection succeeded")
 	}
 }
-
-func TestIsLoopback(t *testing.T) {
-	for host, want := range map[string]bool{"127.0.0.1": true, "localhost": true, "::1": true, "[::1]": true, "10.0.0.1": false, "imap.example.com": false} {
-		if got := isLoopback(host); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
-		}
-	}
-}

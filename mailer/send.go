@@ -152,7 +152,7 @@ func (c *Client) Dial(ctx context.Context) (*Session, error) {
 	switch mode {
 	case "implicit", "starttls":
 	case "none":
-		if !isLoopback(cfg.Host) {
+		if !config.IsLoopback(cfg.Host) {
 			return nil, fmt.Errorf("smtp.tls = \"none\" is allowed only for a loopback host, not %q: use \"starttls\" or \"implicit\"", cfg.Host)
 		}
 	case "":
@@ -528,13 +528,4 @@ func (s *Session) Close() error {
 		return fmt.Errorf("close smtp connection: %w", err)
 	}
 	return nil
-}
-
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
