@@ -103,6 +103,8 @@ type Calendar struct {
 	CalDAVUsername    string `toml:"caldav_username"`
 	CalDAVPasswordCmd string `toml:"caldav_password_cmd"`
 	CalDAVPasswordEnv string `toml:"caldav_password_env"`
+
+	env Env // where caldav_password_env is looked up; nil: the process environment
 }
 
 // Followup says when to nudge.

@@ -368,11 +368,12 @@ func TestPaths(t *testing.T) {
 func TestEnvLoad(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
-	body := "[smtp]\nusername = \"sam\"\npassword_env = \"CC_TEST_ENV_LOAD_PASS\"\n[store]\npath = \"~/cc.db\"\n"
+	body := "[smtp]\nusername = \"sam\"\npassword_env = \"CC_TEST_ENV_LOAD_PASS\"\n[store]\npath = \"~/cc.db\"\n" +
+		"[calendar]\ncaldav_url = \"https://dav.example.com/cal/\"\ncaldav_username = \"sam\"\ncaldav_password_env = \"CC_TEST_ENV_LOAD_DAV\"\n"
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := testEnv("HOME", "/home/sam", "XDG_DATA_HOME", "/data", "TZ", "Asia/Tokyo", "CC_TEST_ENV_LOAD_PASS", "s3cret")
+	env := testEnv("HOME", "/home/sam", "XDG_DATA_HOME", "/data", "TZ", "Asia/Tokyo", "CC_TEST_ENV_LOAD_PASS", "s3cret", "CC_TEST_ENV_LOAD_DAV", "dav-s3cret")
 	c, err := env.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -388,6 +389,9 @@ func TestEnvLoad(t *testing.T) {
 	}
 	if s, err := c.SMTP.Secret(t.Context()); err != nil || s != "s3cret" {
 		t.Errorf("SMTP.Secret() = %q, %v; want the Env's s3cret", s, err)
+	}
+	if s, err := c.Calendar.CalDAVSecret(t.Context()); err != nil || s != "dav-s3cret" {
+		t.Errorf("Calendar.CalDAVSecret() = %q, %v; want the Env's dav-s3cret", s, err)
 	}
 	if c, err = testEnv().Load(path); err != nil {
 		t.Fatal(err)

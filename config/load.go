@@ -35,7 +35,7 @@ func defaultFor(env Env) *Config {
 			Days: "Mon-Fri", Hours: "09:00-17:00", Slot: "30m", Propose: 3,
 			MinNotice: "24h", Horizon: "14d", Busy: []string{},
 		},
-		Calendar: Calendar{AutoInvite: true},
+		Calendar: Calendar{AutoInvite: true, env: env},
 		Followup: Followup{After: "7d", Max: 1},
 		Thanks:   Thanks{After: "2h"},
 		Log:      Log{Level: "info", Format: "text"},

@@ -159,7 +159,7 @@ func (c Calendar) CalDAVSecret(ctx context.Context) (string, error) {
 	case strings.TrimSpace(c.CalDAVPasswordCmd) != "":
 		return runSecret(ctx, "calendar.caldav_password_cmd", c.CalDAVPasswordCmd)
 	case c.CalDAVPasswordEnv != "":
-		if v := os.Getenv(c.CalDAVPasswordEnv); v != "" {
+		if v := c.env.get(c.CalDAVPasswordEnv); v != "" {
 			return v, nil
 		}
 		return "", fmt.Errorf("calendar.caldav_password_env: environment variable %s is empty or unset", c.CalDAVPasswordEnv)
