@@ -353,6 +353,17 @@ func TestPaths(t *testing.T) {
 	c.Store.Path = "~/db/cc.db"
 	p, err = c.DBPath()
 	check("DBPath ~", p, err, "/home/sam/db/cc.db")
+	c.Calendar.ICSDir = "~/cal"
+	p, err = c.ICSDir()
+	check("ICSDir ~", p, err, "/home/sam/cal")
+	// Without HOME, either way, the error names the key once.
+	for _, dir := range []string{"~/cal", ""} {
+		c := defaultFor(testEnv())
+		c.Calendar.ICSDir = dir
+		if _, err := c.ICSDir(); err == nil || strings.Count(err.Error(), "calendar.ics_dir") != 1 {
+			t.Errorf("ICSDir(%q) without HOME: %v, want one error naming calendar.ics_dir", dir, err)
+		}
+	}
 
 	// A relative XDG value is ignored, as the spec says.
 	p, err = testEnv("HOME", "/h", "XDG_DATA_HOME", "rel").DataDir()

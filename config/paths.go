@@ -101,14 +101,17 @@ func (c *Config) DBPath() (string, error) {
 
 // ICSDir is calendar.ics_dir (a leading ~/ expanded), or DataDir/calendar.
 func (c *Config) ICSDir() (string, error) {
+	var d string
+	var err error
 	if c.Calendar.ICSDir != "" {
-		return c.env.expandHome(c.Calendar.ICSDir)
+		d, err = c.env.expandHome(c.Calendar.ICSDir)
+	} else if d, err = c.env.DataDir(); err == nil {
+		d = filepath.Join(d, "calendar")
 	}
-	d, err := c.env.DataDir()
 	if err != nil {
 		return "", fmt.Errorf("calendar.ics_dir: %w", err)
 	}
-	return filepath.Join(d, "calendar"), nil
+	return d, nil
 }
 
 // SystemTimezone names the system's time zone: $TZ, else the target of

@@ -38,7 +38,7 @@ type CalSync struct {
 func NewCalSync(ctx context.Context, o *outreach.Outreach, log *slog.Logger) (*CalSync, error) {
 	dir, err := o.Cfg.ICSDir()
 	if err != nil {
-		return nil, fmt.Errorf("calendar.ics_dir: %w", err)
+		return nil, err // names calendar.ics_dir
 	}
 	s := &CalSync{O: o, Dir: calendar.Dir{Path: dir}, Log: log}
 	if u := strings.TrimSpace(o.Cfg.Calendar.CalDAVURL); u != "" {
