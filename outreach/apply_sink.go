@@ -465,10 +465,17 @@ func (o *Outreach) setAside(ctx context.Context, tx *store.Tx, f *inbox.Fetched,
 }
 
 // syntheticID stands in for a missing Message-ID: the same bytes give the
-// same id, so dedupe still works.
+// same id, so dedupe still works. No mail carries it (isSyntheticID).
 func syntheticID(raw []byte) string {
 	sum := sha256.Sum256(raw)
-	return "sha256-" + hex.EncodeToString(sum[:12]) + "@coffeechat.invalid"
+	return syntheticPrefix + hex.EncodeToString(sum[:12]) + syntheticDomain
+}
+
+const syntheticPrefix, syntheticDomain = "sha256-", "@coffeechat.invalid"
+
+// isSyntheticID reports an id syntheticID made.
+func isSyntheticID(id string) bool {
+	return strings.HasPrefix(id, syntheticPrefix) && strings.HasSuffix(id, syntheticDomain)
 }
 
 // busyFor reads availability.busy when a message of the batch comes from the

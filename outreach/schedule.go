@@ -316,12 +316,18 @@ func replyHeaders(parent *store.Message) (string, string) {
 	if parent.InReplyTo != "" && !containsFold(refs, parent.InReplyTo) {
 		refs = append(refs, parent.InReplyTo)
 	}
-	refs = append(refs, parent.MessageID)
+	id := parent.MessageID
+	if isSyntheticID(id) {
+		id = "" // it came without one: nothing of it to point at
+	}
+	if id != "" {
+		refs = append(refs, id)
+	}
 	// Keep the thread's root and the newest ids, as mail clients do.
 	if len(refs) > 20 {
 		refs = append(refs[:1], refs[len(refs)-19:]...)
 	}
-	return parent.MessageID, strings.Join(refs, " ")
+	return id, strings.Join(refs, " ")
 }
 
 // thanksTx drafts the thank-you (and the close-the-loop note) once the
